@@ -1,0 +1,133 @@
+# Team inbox: build, run and test.
+#
+#   make run    install what is missing, build, start PostgreSQL under var/
+#               and the server on 127.0.0.1:$(PORT)
+#   make test   the same set-up against a throwaway cluster, then every suite
+#
+# Everything the project needs comes from Debian's packages (installed here
+# when run as root) and, for the web UI, the npm registry through a lockfile.
+
+SHELL		:= /bin/bash
+.DEFAULT_GOAL	:= all
+
+PORT		?= 8888
+VAR		:= $(CURDIR)/var
+
+DEBS := kore postgresql-15 postgresql-contrib libsodium-dev libjansson-dev \
+	libcurl4-openssl-dev libpq-dev libcmocka-dev pkg-config gcc make \
+	python3-pytest python3-requests python3-psycopg2 python3-selenium \
+	chromium chromium-driver wrk clang libclang-rt-14-dev nodejs npm
+
+KORE_FEATURES	:= $(shell cat /usr/share/kore/features 2>/dev/null)
+PKGS		:= jansson libsodium libcurl libpq
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC		?= cc
+OPT		?= -O2 -g
+HARDEN		:= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC \
+		   -Wformat -Wformat-security -fno-plt
+WARN		:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+		   -Wmissing-prototypes -Wstrict-prototypes
+BASE_CFLAGS	:= -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE \
+		   -Iapp/core -Iplugins $(PKG_CFLAGS)
+LDHARDEN	:= -Wl,-z,relro,-z,now,-z,noexecstack
+
+# app/core: plain C with no kore dependency, shared by the kore module, the
+# command-line tool, the dispatcher, the plugin conformance runner and tests.
+CORE_SRCS	:= $(wildcard app/core/*.c)
+CORE_OBJS	:= $(CORE_SRCS:.c=.o)
+# app/*.c: the kore module itself.
+APP_SRCS	:= $(wildcard app/*.c)
+APP_OBJS	:= $(APP_SRCS:.c=.o)
+CTL_SRCS	:= $(wildcard app/ctl/*.c)
+CHECK_SRCS	:= $(wildcard app/plugincheck/*.c)
+DISPATCH_SRCS	:= $(wildcard app/dispatcher/*.c)
+
+# Every directory under plugins/ with C sources is one plugin, built as
+# plugins/<name>.so.
+PLUGIN_NAMES	:= $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
+PLUGIN_SOS	:= $(foreach p,$(PLUGIN_NAMES),plugins/$(p).so)
+
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_BINS	:= $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRCS))
+
+# Deliberately broken plugins the ABI tests load: tests/plugins/<name>/*.c.
+TEST_PLUGIN_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tests/plugins/*/*.c)))))
+TEST_PLUGIN_SOS	:= $(foreach p,$(TEST_PLUGIN_NAMES),tests/plugins/$(p).so)
+
+BINS		:= app/app.so app/inboxctl app/inbox-plugin-check $(PLUGIN_SOS)
+ifneq ($(DISPATCH_SRCS),)
+BINS		+= app/inbox-dispatcher
+endif
+
+all: $(BINS)
+
+app/core/%.o: app/core/%.c $(wildcard app/core/*.h) $(wildcard plugins/*.h)
+	$(CC) $(BASE_CFLAGS) -c $< -o $@
+
+app/%.o: app/%.c $(wildcard app/*.h) $(wildcard app/core/*.h) $(wildcard plugins/*.h)
+	$(CC) $(BASE_CFLAGS) $(KORE_FEATURES) -c $< -o $@
+
+# Kore's symbols stay undefined: they resolve from the kore binary.
+app/app.so: $(APP_OBJS) $(CORE_OBJS)
+	$(CC) -shared $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
+
+app/inboxctl: $(CTL_SRCS) $(CORE_OBJS)
+	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
+
+app/inbox-plugin-check: $(CHECK_SRCS) $(CORE_OBJS)
+	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
+
+app/inbox-dispatcher: $(DISPATCH_SRCS) $(CORE_OBJS)
+	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
+
+.SECONDEXPANSION:
+plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) plugins/inbox_plugin.h
+	$(CC) $(BASE_CFLAGS) -shared $(LDHARDEN) -o $@ $(filter %.c,$^) \
+	    $(shell pkg-config --cflags --libs jansson)
+
+tests/plugins/%.so: $$(wildcard tests/plugins/%/*.c) plugins/inbox_plugin.h
+	$(CC) $(BASE_CFLAGS) -shared -o $@ $(filter %.c,$^)
+
+tests/unit/bin/%: tests/unit/%.c $(CORE_OBJS) | tests/unit/bin
+	$(CC) $(BASE_CFLAGS) -fPIE -pie -o $@ $^ $(PKG_LIBS) -lcmocka -ldl
+
+tests/unit/bin:
+	mkdir -p $@
+
+# --- set-up -----------------------------------------------------------------
+
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "installing: $$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y -qq --no-install-recommends $$missing; \
+	    else \
+	        echo "missing Debian packages; as root run:"; \
+	        echo "  apt-get install -y $$missing"; exit 1; \
+	    fi; \
+	fi
+
+build: deps
+	@$(MAKE) --no-print-directory all
+
+run: build
+	@PORT=$(PORT) conf/run.sh
+
+test: build
+	@tests/run.sh
+
+test-unit: $(UNIT_BINS) $(TEST_PLUGIN_SOS) $(PLUGIN_SOS)
+	@rc=0; for t in $(UNIT_BINS); do $$t || rc=1; done; exit $$rc
+
+clean:
+	rm -f app/*.o app/core/*.o app/app.so app/inboxctl app/inbox-dispatcher \
+	    app/inbox-plugin-check plugins/*.so tests/plugins/*.so
+	rm -rf tests/unit/bin
+
+.PHONY: all deps build run test test-unit clean
