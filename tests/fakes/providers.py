@@ -30,7 +30,6 @@ import argparse
 import base64
 import collections
 import json
-import os
 import re
 import secrets
 import socket
@@ -41,6 +40,11 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+try:                                    # imported as tests.fakes.providers
+    from .webhooks import meta_json, new_mid, new_wamid
+except ImportError:                     # run as a script, or from this dir
+    from webhooks import meta_json, new_mid, new_wamid
 
 FAKE_APP_ID = "1234567890123456"
 FAKE_BUSINESS_ID = "987654321098765"
@@ -77,23 +81,6 @@ WHATSAPP_TYPES = ("text", "image", "video", "audio", "document", "sticker",
 def fbtrace_id():
     """A Graph-style trace id; the app should log it, so it must exist."""
     return "A" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
-
-
-def new_wamid():
-    """A fresh WhatsApp message id.
-
-    Real wamids are base64 and may hold '+', '/' and '='. Every fake one
-    holds all three (the fixed middle bytes encode to "+/+/"), so any code
-    that mangles them (URL-decoding, JSON re-escaping, truncation at '/')
-    fails on every test, not on one in a hundred.
-    """
-    raw = os.urandom(15) + b"\xfb\xff\xbf" + os.urandom(4)
-    return "wamid.HBgL" + base64.b64encode(raw).decode()
-
-
-def new_messenger_mid():
-    """A Messenger message id: "m_" and a long url-safe string."""
-    return "m_" + secrets.token_urlsafe(60)
 
 
 def new_instagram_mid():
@@ -682,7 +669,7 @@ class FakeProviders:
                                            req.json())
             if isinstance(account, Page):
                 return self._messaging_send(account.page_id, _params(req),
-                                            new_messenger_mid, 2000)
+                                            new_mid, 2000)
         if edge == "subscribed_apps" and node.type != "IGUser" and \
                 not isinstance(account, WhatsAppNumber):
             return self._subscribed_apps(req, node)
@@ -802,7 +789,7 @@ class FakeProviders:
                            "messages": [{"id": new_wamid(),
                                          "message_status": "accepted"}]})
 
-    def _messaging_send(self, account_id, data, new_mid, max_text):
+    def _messaging_send(self, account_id, data, make_mid, max_text):
         """Send API of Messenger and Instagram (same body, same answer)."""
         recipient = data.get("recipient")
         if not isinstance(recipient, dict) or not any(
@@ -831,7 +818,7 @@ class FakeProviders:
                                 "exceeded the rate limit.")
         out = {"recipient_id": recipient["id"]} if "id" in recipient else {}
         if message is not None:
-            out["message_id"] = new_mid()
+            out["message_id"] = make_mid()
         return Reply(200, out)
 
     # 360dialog
@@ -1000,10 +987,7 @@ def _write(handler, reply):
         return None
     body, ctype = reply.body, "application/json; charset=UTF-8"
     if isinstance(body, (dict, list)):
-        # As Graph writes JSON: compact, non-ASCII and "/" escaped. A
-        # wamid then reads "...\\/..." on the wire, as from Meta.
-        raw = json.dumps(body, separators=(",", ":")).replace(
-            "/", "\\/").encode()
+        raw = meta_json(body)   # as Graph writes it: "/" escaped, too
     elif isinstance(body, str):
         raw, ctype = body.encode(), "text/plain; charset=utf-8"
     else:
