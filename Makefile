@@ -56,7 +56,11 @@ UNIT_BINS	:= $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRCS))
 TEST_PLUGIN_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tests/plugins/*/*.c)))))
 TEST_PLUGIN_SOS	:= $(foreach p,$(TEST_PLUGIN_NAMES),tests/plugins/$(p).so)
 
-BINS		:= app/app.so app/inboxctl app/inbox-plugin-check $(PLUGIN_SOS)
+BINS		:= app/app.so app/inboxctl $(PLUGIN_SOS) \
+		   assets/dist/index.html
+ifneq ($(CHECK_SRCS),)
+BINS		+= app/inbox-plugin-check
+endif
 ifneq ($(DISPATCH_SRCS),)
 BINS		+= app/inbox-dispatcher
 endif
@@ -81,6 +85,11 @@ app/inbox-plugin-check: $(CHECK_SRCS) $(CORE_OBJS)
 
 app/inbox-dispatcher: $(DISPATCH_SRCS) $(CORE_OBJS)
 	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
+
+# The web UI, served by kore from assets/dist.
+assets/dist/index.html: $(wildcard assets/*.html assets/*.css assets/*.js)
+	mkdir -p assets/dist
+	cp $^ assets/dist/
 
 .SECONDEXPANSION:
 plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) plugins/inbox_plugin.h
