@@ -1,0 +1,231 @@
+/*
+ * d360.c: WhatsApp through 360dialog, which hosts Meta's Cloud API
+ * (providers.md §2).
+ *
+ * What differs from the Cloud API: one API key per number in a
+ * D360-API-KEY header and no phone_number_id or version in the paths;
+ * webhooks are not signed by Meta for us, so connecting registers our
+ * URL with a per-channel secret header (register_build), and they arrive
+ * on our own path rather than being claimed by "object". The tenant
+ * types only the key: the phone_number_id that routes their webhooks is
+ * learned from the connection test. Webhook bodies and send bodies are
+ * the Cloud API's (plugins/common/wa_*).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "inbox_plugin.h"
+#include "common/graph.h"
+#include "common/http.h"
+#include "common/outmsg.h"
+#include "common/pjson.h"
+#include "common/wa_send.h"
+#include "common/wa_webhook.h"
+
+/* 360dialog blocks a key for 30 minutes after too many errors (§2.1). */
+#define D360_BLOCKED_WAIT	1800
+
+static int	d360_request(const struct inbox_call *,
+		    struct inbox_http_request *, const char *, const char *);
+static int	d360_test_build(const struct inbox_call *,
+		    struct inbox_http_request *);
+static int	d360_register_build(const struct inbox_call *, const char *,
+		    const char *, const char *, struct inbox_http_request *);
+static int	d360_send_build(const struct inbox_call *, const char *,
+		    size_t, struct inbox_http_request *);
+static int	d360_send_request(const struct inbox_call *,
+		    struct inbox_http_request *);
+static int	d360_classify(const struct inbox_call *, int,
+		    const struct inbox_http_response *, struct inbox_result *);
+static int	d360_phone(const struct inbox_call *, const json_t *,
+		    struct inbox_result *);
+static int	d360_own_error(const struct inbox_call *,
+		    const struct inbox_http_response *, const json_t *,
+		    struct inbox_result *);
+
+static const struct inbox_field d360_fields[] = {
+	{ "api_key", "API key",
+	    "The D360-API-KEY of this number, from the 360dialog Hub",
+	    "^[^[:space:]]+$",
+	    INBOX_FIELD_SECRET | INBOX_FIELD_REQUIRED, 256 },
+};
+
+static const struct inbox_plugin d360_plugin = {
+	.abi_major = INBOX_ABI_MAJOR,
+	.abi_minor = INBOX_ABI_MINOR,
+	.size = sizeof(struct inbox_plugin),
+	.name = "360dialog",
+	.display_name = "WhatsApp (360dialog)",
+	.version = "1.0.0",
+	.family = "whatsapp",
+	.capabilities = INBOX_CAP_TEXT | INBOX_CAP_MEDIA |
+	    INBOX_CAP_TEMPLATE | INBOX_CAP_INTERACTIVE | INBOX_CAP_REACTION |
+	    INBOX_CAP_WEBHOOK | INBOX_CAP_CARE_WINDOW | INBOX_CAP_REGISTER,
+	.fields = d360_fields,
+	.nfields = sizeof(d360_fields) / sizeof(d360_fields[0]),
+	/* Posted to /api/v1/webhooks/360dialog, never claimed by object. */
+	.webhook_object = NULL,
+	.webhook_auth = INBOX_WEBHOOK_CHANNEL_SECRET,
+	/* The Cloud API's default per number. */
+	.send_rate = 80,
+	.test_build = d360_test_build,
+	.classify = d360_classify,
+	.register_build = d360_register_build,
+	.webhook_parse = wa_webhook_parse,
+	.send_build = d360_send_build,
+};
+
+INBOX_PLUGIN_DEFINE(d360_plugin)
+
+/* method {D360_API_BASE}{path} with the channel's key. */
+static int
+d360_request(const struct inbox_call *call, struct inbox_http_request *req,
+    const char *method, const char *path)
+{
+	const char	*base, *key;
+	int		 rc;
+
+	key = inbox_cred_get(call, "api_key");
+	if (key == NULL || *key == '\0')
+		return (INBOX_EINVAL);
+	if ((rc = http_base(call, "D360_API_BASE", &base)) != INBOX_OK)
+		return (rc);
+	if ((rc = http_init(call, req, method, call->host->printf(call->arena,
+	    "%s%s", base, path))) != INBOX_OK)
+		return (rc);
+	return (http_header(call, req, "D360-API-KEY", key));
+}
+
+/* GET /health_status: the key works, and it names the number's id. */
+static int
+d360_test_build(const struct inbox_call *call, struct inbox_http_request *req)
+{
+	return (d360_request(call, req, "GET", "/health_status"));
+}
+
+/*
+ * POST /v1/configs/webhook {"url", "headers": {name: value}}: 360dialog
+ * sends the header with every webhook, which is how the host knows the
+ * channel a delivery is for and that it came from 360dialog.
+ */
+static int
+d360_register_build(const struct inbox_call *call, const char *url,
+    const char *header_name, const char *header_value,
+    struct inbox_http_request *req)
+{
+	json_t	*body;
+	int	 rc;
+
+	if (url == NULL || *url == '\0' || header_name == NULL ||
+	    *header_name == '\0' || header_value == NULL ||
+	    *header_value == '\0')
+		return (INBOX_EINVAL);
+	body = json_pack("{s:s, s:{s:s}}", "url", url, "headers",
+	    header_name, header_value);
+	if (body == NULL)
+		return (INBOX_ENOMEM);
+	if ((rc = d360_request(call, req, "POST", "/v1/configs/webhook")) ==
+	    INBOX_OK)
+		rc = http_json(call, req, body);
+	json_decref(body);
+	return (rc);
+}
+
+/* POST /messages with the Cloud API body. */
+static int
+d360_send_build(const struct inbox_call *call, const char *msg, size_t len,
+    struct inbox_http_request *req)
+{
+	return (out_send_build(call, msg, len, wa_send_body, NULL,
+	    d360_send_request, req));
+}
+
+static int
+d360_send_request(const struct inbox_call *call,
+    struct inbox_http_request *req)
+{
+	return (d360_request(call, req, "POST", "/messages"));
+}
+
+/*
+ * Meta's errors come through in the Graph envelope and are classified
+ * as on the Cloud API; 360dialog's own have no documented body and are
+ * told apart by status and message (§2.1).
+ */
+static int
+d360_classify(const struct inbox_call *call, int op,
+    const struct inbox_http_response *resp, struct inbox_result *res)
+{
+	json_t	*root;
+	int	 rc;
+
+	rc = graph_classify(call, op, resp, res, &root);
+	if (rc != INBOX_OK)
+		goto done;
+	if (res->outcome == INBOX_OUTCOME_OK && op == INBOX_OP_SEND)
+		rc = wa_sent_result(call, root, res);
+	else if (res->outcome == INBOX_OUTCOME_OK && op == INBOX_OP_TEST)
+		rc = d360_phone(call, root, res);
+	else if (res->outcome != INBOX_OUTCOME_OK && res->error_code == NULL)
+		rc = d360_own_error(call, resp, root, res);
+done:
+	json_decref(root);
+	return (rc);
+}
+
+/*
+ * The routing key is the id of the PHONE_NUMBER entity of the health
+ * status (Meta's shape, under "health_status" or at the root). A key
+ * that answers without one reaches no number.
+ */
+static int
+d360_phone(const struct inbox_call *call, const json_t *root,
+    struct inbox_result *res)
+{
+	const json_t	*hs, *e;
+	size_t		 i;
+
+	hs = pj_obj(root, "health_status") ? pj_obj(root, "health_status") :
+	    root;
+	json_array_foreach(pj_arr(hs, "entities"), i, e) {
+		if (pj_streq(pj_str(e, "entity_type"), "PHONE_NUMBER") &&
+		    http_digits(pj_str(e, "id")))
+			return (pj_copy(call, pj_str(e, "id"),
+			    &res->routing_key));
+	}
+	res->outcome = INBOX_OUTCOME_NOT_FOUND;
+	return (INBOX_OK);
+}
+
+/*
+ * 360dialog's own errors: 400 "exceeded the endpoint rate limit" is a
+ * throttle, 403 a key blocked for half an hour after too many errors;
+ * 401 (bad key), 5xx and the rest keep what the status said.
+ */
+static int
+d360_own_error(const struct inbox_call *call,
+    const struct inbox_http_response *resp, const json_t *root,
+    struct inbox_result *res)
+{
+	const char	*msg;
+
+	msg = json_string_value(root);
+	if (msg == NULL)
+		msg = pj_str(root, "message");
+	if (msg == NULL)
+		msg = pj_str(root, "detail");
+	if (msg == NULL)
+		msg = pj_str(pj_obj(root, "meta"), "developer_message");
+	if (msg == NULL)
+		msg = pj_str(root, "error");
+	if (resp->status == 400 && msg != NULL &&
+	    strcasestr(msg, "rate limit") != NULL) {
+		res->outcome = INBOX_OUTCOME_RETRY;
+		res->retry_after = http_retry_after(resp);
+	} else if (resp->status == 403) {
+		res->outcome = INBOX_OUTCOME_RETRY;
+		if ((res->retry_after = http_retry_after(resp)) == 0)
+			res->retry_after = D360_BLOCKED_WAIT;
+	}
+	return (pj_copy(call, msg, &res->error_title));
+}
