@@ -390,8 +390,10 @@ class FakeProviders:
         self._server = _Server((self.host, self.port), _Handler)
         self._server.fake = self
         self.port = self._server.server_address[1]
+        # A short poll keeps stop() fast: shutdown() waits for one poll.
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="fake-providers", daemon=True)
+                                        args=(0.02,), name="fake-providers",
+                                        daemon=True)
         self._thread.start()
         return self.url
 
