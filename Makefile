@@ -16,7 +16,7 @@ VAR		:= $(CURDIR)/var
 DEBS := kore postgresql-15 postgresql-contrib libsodium-dev libjansson-dev \
 	libcurl4-openssl-dev libpq-dev libcmocka-dev pkg-config gcc make \
 	python3-pytest python3-requests python3-psycopg2 python3-selenium \
-	chromium chromium-driver wrk clang libclang-rt-14-dev nodejs npm
+	chromium chromium-driver wrk clang libclang-rt-14-dev
 
 KORE_FEATURES	:= $(shell cat /usr/share/kore/features 2>/dev/null)
 PKGS		:= jansson libsodium libcurl libpq
@@ -111,6 +111,7 @@ deps:
 	@missing=$$(for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q 'install ok installed' || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        echo "installing: $$missing"; \
