@@ -486,6 +486,11 @@ class FakeProviders:
                                    float(delay), bool(close)))
             return self._next_rule
 
+    def cancel(self, rule_id):
+        """Drop a programmed rule (e.g. a times=None outage is over)."""
+        with self._lock:
+            self.rules = [r for r in self.rules if r.id != rule_id]
+
     def revoke_token(self, token):
         """From now on the token (or 360dialog key) is refused: 401/190."""
         with self._lock:
@@ -899,6 +904,7 @@ class FakeProviders:
             ("POST", "wait"): lambda: {"requests": [
                 r.to_dict() for r in self.wait_for(**data)]},
             ("POST", "program"): lambda: {"id": self.program(**data)},
+            ("POST", "cancel"): lambda: self.cancel(data["id"]),
             ("POST", "revoke"): lambda: self.revoke_token(data["token"]),
             ("POST", "rate_limit"): lambda: self.rate_limit(
                 data["account_id"], data.get("per_second")),

@@ -608,6 +608,8 @@ def test_control_api(fake):
     assert rule.json["id"]
     assert send_text(fake).headers["Retry-After"] == "3"
     assert control(fake, "GET", "state").json["rules"][0]["hits"] == 1
+    control(fake, "POST", "cancel", {"id": rule.json["id"]})
+    assert send_text(fake).status == 200
     control(fake, "POST", "reset")
     control(fake, "POST", "revoke", {"token": WA["tokens"][0]})
     assert send_text(fake).status == 401
