@@ -362,6 +362,7 @@ class FakeProviders:
         self._stopping = threading.Event()
         self._server = None
         self._thread = None
+        self._next_rule = 0
         self._clear_accounts()
         self._clear_traffic()
 
@@ -557,7 +558,6 @@ class FakeProviders:
         self.recorded, self.rules = [], []
         self.revoked, self.limits = set(), {}
         self.d360_webhooks, self.subscriptions = {}, {}
-        self._next_rule = getattr(self, "_next_rule", 0)
 
     def _matching(self, path, method):
         return [r for r in self.recorded
