@@ -26,7 +26,7 @@
 #pragma GCC visibility push(hidden)
 
 int		 pj_load(const char *, size_t, json_t **);
-json_t		*pj_load_any(const char *, size_t);
+int		 pj_load_any(const char *, size_t, json_t **);
 const char	*pj_str(const json_t *, const char *);
 json_t		*pj_obj(const json_t *, const char *);
 json_t		*pj_arr(const json_t *, const char *);

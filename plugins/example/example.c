@@ -130,8 +130,9 @@ example_classify(const struct inbox_call *call, int op,
 
 	memset(res, 0, sizeof(*res));
 	http_classify_status(resp, res);
-	root = pj_load_any(resp->body, resp->body_len);
-	rc = INBOX_OK;
+	if ((rc = pj_load_any(resp->body, resp->body_len, &root)) !=
+	    INBOX_OK)
+		return (rc);
 	if (res->outcome != INBOX_OUTCOME_OK)
 		rc = pj_copy(call, pj_str(root, "error"), &res->error_title);
 	else if (op == INBOX_OP_SEND)

@@ -1,0 +1,520 @@
+/*
+ * test_plugin_adapters.c: the channel plugins under plugins/, loaded as
+ * the host loads them, against their golden cases.
+ *
+ * For every plugin with a golden/ directory: the descriptor is checked
+ * for what the host relies on, then every case is run and its output
+ * compared structurally with the case's expectation, while counting
+ * jansson's allocations to prove each call released every object it
+ * made. Each case is then run again under memory pressure, first with
+ * arenas too small to hold the output, then with jansson's allocator
+ * failing at each allocation in turn: a call must then answer
+ * INBOX_ENOMEM or exactly the expected output, never crash, leak or
+ * answer something else. The case format is in docs/plugins.md.
+ *
+ * Run from the repository root (make test-unit does). GOLDEN_SHOW=1
+ * prints every case's actual output, for writing new cases.
+ */
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "arena.h"
+#include "inbox_plugin.h"
+
+#define PLUGINS_DIR	"plugins"
+#define MAX_CASES	512
+
+struct gcase {
+	char	path[1024];
+	json_t	*doc;
+};
+
+static void		*jalloc(size_t);
+static void		 jfree(void *);
+static void		 host_log(int, const char *, const char *, ...)
+			    __attribute__((format(printf, 3, 4)));
+static void		 host_hmac(const uint8_t *, size_t, const uint8_t *,
+			    size_t, uint8_t [32]);
+static int		 host_memcmp_ct(const void *, const void *, size_t);
+static const char	*host_config(const char *);
+static const struct inbox_plugin *load_plugin(const char *, void **);
+static size_t		 list_cases(const char *, struct gcase *, size_t);
+static json_t		*run_case(const struct inbox_plugin *, json_t *,
+			    struct inbox_arena *, long, int *);
+static json_t		*request_json(const struct inbox_http_request *);
+static json_t		*result_json(const struct inbox_result *);
+static json_t		*expect_json(json_t *);
+static void		 check_descriptor(const struct inbox_plugin *,
+			    const char *);
+static void		 check_case(const struct inbox_plugin *,
+			    struct gcase *);
+static void		 test_plugin(void **);
+
+/* jansson's allocator, counted and, when fail_after >= 0, failing. */
+static long		 live_allocs;
+static long		 fail_after = -1;
+/* The configuration of the case being run: the host's config() has no
+ * context argument, so it reads this. */
+static json_t		*cur_config;
+
+static const struct inbox_host host = {
+	.abi_major = INBOX_ABI_MAJOR,
+	.abi_minor = INBOX_ABI_MINOR,
+	.size = sizeof(struct inbox_host),
+	.alloc = arena_alloc,
+	.strndup = arena_strndup,
+	.printf = arena_printf,
+	.log = host_log,
+	.hmac_sha256 = host_hmac,
+	.memcmp_ct = host_memcmp_ct,
+	.config = host_config,
+};
+
+static const char *const outcomes[] = {
+	"none", "ok", "retry", "permanent", "auth", "not_found"
+};
+
+static void *
+jalloc(size_t n)
+{
+	void	*p;
+
+	if (fail_after == 0)
+		return (NULL);
+	if (fail_after > 0)
+		fail_after--;
+	if ((p = malloc(n)) != NULL)
+		live_allocs++;
+	return (p);
+}
+
+static void
+jfree(void *p)
+{
+	if (p != NULL)
+		live_allocs--;
+	free(p);
+}
+
+static void
+host_log(int level, const char *plugin, const char *fmt, ...)
+{
+	(void)level;
+	(void)plugin;
+	(void)fmt;
+}
+
+static void
+host_hmac(const uint8_t *key, size_t keylen, const uint8_t *msg,
+    size_t msglen, uint8_t out[32])
+{
+	(void)key;
+	(void)keylen;
+	(void)msg;
+	(void)msglen;
+	memset(out, 0, 32);
+}
+
+static int
+host_memcmp_ct(const void *a, const void *b, size_t len)
+{
+	return (memcmp(a, b, len) != 0);
+}
+
+static const char *
+host_config(const char *name)
+{
+	return (json_string_value(json_object_get(cur_config, name)));
+}
+
+static const struct inbox_plugin *
+load_plugin(const char *name, void **handle)
+{
+	inbox_plugin_entry_fn	 entry;
+	char			 path[512];
+
+	snprintf(path, sizeof(path), "./%s/%s.so", PLUGINS_DIR, name);
+	*handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (*handle == NULL)
+		fail_msg("dlopen %s: %s", path, dlerror());
+	entry = (inbox_plugin_entry_fn)dlsym(*handle, INBOX_PLUGIN_ENTRY);
+	if (entry == NULL)
+		fail_msg("%s: no %s", path, INBOX_PLUGIN_ENTRY);
+	return (entry(&host));
+}
+
+static int
+case_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct gcase *)a)->path,
+	    ((const struct gcase *)b)->path));
+}
+
+/* The golden cases of plugin name, sorted by file name. */
+static size_t
+list_cases(const char *name, struct gcase *cases, size_t max)
+{
+	struct dirent	*de;
+	json_error_t	 err;
+	DIR		*d;
+	char		 dir[512];
+	size_t		 n, len;
+
+	snprintf(dir, sizeof(dir), "%s/%s/golden", PLUGINS_DIR, name);
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	n = 0;
+	while ((de = readdir(d)) != NULL && n < max) {
+		len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		snprintf(cases[n].path, sizeof(cases[n].path), "%s/%s", dir,
+		    de->d_name);
+		cases[n].doc = json_load_file(cases[n].path,
+		    JSON_REJECT_DUPLICATES, &err);
+		if (cases[n].doc == NULL)
+			fail_msg("%s:%d: %s", cases[n].path, err.line,
+			    err.text);
+		n++;
+	}
+	closedir(d);
+	qsort(cases, n, sizeof(cases[0]), case_cmp);
+	return (n);
+}
+
+static json_t *
+request_json(const struct inbox_http_request *req)
+{
+	json_t	*headers, *body;
+	size_t	 i;
+
+	headers = json_object();
+	for (i = 0; i < req->nheaders; i++)
+		json_object_set_new(headers, req->headers[i].name,
+		    json_string(req->headers[i].value));
+	body = json_null();
+	if (req->body != NULL) {
+		assert_int_equal(strlen(req->body), req->body_len);
+		body = json_loadb(req->body, req->body_len, JSON_DECODE_ANY,
+		    NULL);
+		if (body == NULL)
+			body = json_stringn(req->body, req->body_len);
+	}
+	return (json_pack("{s:s, s:s, s:o, s:o}", "method", req->method,
+	    "url", req->url, "headers", headers, "body", body));
+}
+
+static json_t *
+result_json(const struct inbox_result *r)
+{
+	assert_true(r->outcome >= 0 && r->outcome <= 5);
+	return (json_pack("{s:s, s:s?, s:s?, s:s?, s:i, s:s?, s:s?}",
+	    "outcome", outcomes[r->outcome],
+	    "message_id", r->message_id,
+	    "routing_key", r->routing_key,
+	    "account_name", r->account_name,
+	    "retry_after", (int)r->retry_after,
+	    "error_code", r->error_code,
+	    "error_title", r->error_title));
+}
+
+/*
+ * One call of case doc. Returns its output as the case's "expect"
+ * would hold it; every jansson object the harness makes is made outside
+ * the window around the plugin call, in which allocations are counted
+ * and, with inject >= 0, fail after that many. *spare says whether the
+ * call needed fewer.
+ */
+static json_t *
+run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
+    long inject, int *spare)
+{
+	struct inbox_http_request	 req;
+	struct inbox_http_response	 resp;
+	struct inbox_header		 hdrs[INBOX_MAX_HEADERS];
+	struct inbox_parsed		 parsed;
+	struct inbox_result		 res;
+	struct inbox_cred		 creds[16];
+	struct inbox_call		 call;
+	json_t				*input, *out, *rh, *v, *keys;
+	const char			*op, *k, *body, *rop;
+	char				*msg;
+	long				 before;
+	size_t				 i;
+	int				 rc, iop;
+
+	op = json_string_value(json_object_get(doc, "op"));
+	input = json_object_get(doc, "input");
+	cur_config = json_object_get(doc, "config");
+	memset(&call, 0, sizeof(call));
+	call.host = &host;
+	call.arena = a;
+	call.creds = creds;
+	i = 0;
+	json_object_foreach(json_object_get(doc, "creds"), k, v) {
+		assert_true(i < 16);
+		creds[i].name = k;
+		creds[i].value = json_string_value(v);
+		i++;
+	}
+	call.ncreds = i;
+	memset(&req, 0, sizeof(req));
+	memset(&parsed, 0, sizeof(parsed));
+	memset(&res, 0, sizeof(res));
+	msg = NULL;
+	iop = 0;
+	rc = INBOX_EINVAL;
+
+	if (strcmp(op, "send_build") == 0) {
+		msg = json_dumps(json_object_get(input, "message"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+		assert_non_null(msg);
+	} else if (strcmp(op, "classify") == 0) {
+		rop = json_string_value(json_object_get(input, "op"));
+		iop = strcmp(rop, "test") == 0 ? INBOX_OP_TEST :
+		    strcmp(rop, "register") == 0 ? INBOX_OP_REGISTER :
+		    INBOX_OP_SEND;
+		rh = json_object_get(json_object_get(input, "response"),
+		    "headers");
+		i = 0;
+		json_object_foreach(rh, k, v) {
+			hdrs[i].name = k;
+			hdrs[i].value = json_string_value(v);
+			i++;
+		}
+		memset(&resp, 0, sizeof(resp));
+		resp.status = (int)json_integer_value(json_object_get(
+		    json_object_get(input, "response"), "status"));
+		resp.headers = hdrs;
+		resp.nheaders = i;
+		body = json_string_value(json_object_get(json_object_get(
+		    input, "response"), "body"));
+		resp.body = body;
+		resp.body_len = body != NULL ? strlen(body) : 0;
+	}
+
+	before = live_allocs;
+	fail_after = inject;
+	if (strcmp(op, "webhook_parse") == 0) {
+		body = json_string_value(json_object_get(input, "body"));
+		assert_non_null(body);
+		rc = p->webhook_parse(&call, body, strlen(body), &parsed);
+	} else if (strcmp(op, "send_build") == 0)
+		rc = p->send_build(&call, msg, strlen(msg), &req);
+	else if (strcmp(op, "test_build") == 0)
+		rc = p->test_build(&call, &req);
+	else if (strcmp(op, "register_build") == 0)
+		rc = p->register_build(&call,
+		    json_string_value(json_object_get(input, "url")),
+		    json_string_value(json_object_get(input, "header_name")),
+		    json_string_value(json_object_get(input, "header_value")),
+		    &req);
+	else if (strcmp(op, "classify") == 0)
+		rc = p->classify(&call, iop, &resp, &res);
+	else
+		fail_msg("%s: unknown op", op);
+	*spare = fail_after != 0;
+	fail_after = -1;
+	if (live_allocs != before)
+		fail_msg("%s: %ld jansson objects not released",
+		    op, live_allocs - before);
+	jfree(msg);
+
+	if ((out = json_pack("{s:i}", "rc", rc)) == NULL)
+		fail_msg("out of memory");
+	if (rc != INBOX_OK)
+		return (out);
+	if (strcmp(op, "webhook_parse") == 0) {
+		assert_int_equal(strlen(parsed.events), parsed.events_len);
+		v = json_loads(parsed.events, JSON_REJECT_DUPLICATES, NULL);
+		assert_non_null(v);
+		keys = json_array();
+		for (i = 0; i < parsed.nrouting_keys; i++)
+			json_array_append_new(keys,
+			    json_string(parsed.routing_keys[i]));
+		json_object_set_new(out, "events", v);
+		json_object_set_new(out, "routing_keys", keys);
+	} else if (strcmp(op, "classify") == 0)
+		json_object_set_new(out, "result", result_json(&res));
+	else
+		json_object_set_new(out, "request", request_json(&req));
+	return (out);
+}
+
+/* A case's expectation with the result keys it leaves out filled in. */
+static json_t *
+expect_json(json_t *doc)
+{
+	json_t	*exp, *res, *full;
+
+	exp = json_deep_copy(json_object_get(doc, "expect"));
+	res = json_object_get(exp, "result");
+	if (res == NULL)
+		return (exp);
+	full = json_pack("{s:n, s:n, s:n, s:i, s:n, s:n}", "message_id",
+	    "routing_key", "account_name", "retry_after", 0, "error_code",
+	    "error_title");
+	json_object_update(full, res);
+	json_object_set_new(exp, "result", full);
+	return (exp);
+}
+
+static void
+check_case(const struct inbox_plugin *p, struct gcase *c)
+{
+	struct inbox_arena	*a;
+	json_t			*exp, *got, *again;
+	char			*s1, *s2;
+	size_t			 limit;
+	long			 n;
+	int			 rc, spare;
+
+	exp = expect_json(c->doc);
+	a = arena_new(0);
+	got = run_case(p, c->doc, a, -1, &spare);
+	arena_free(a);
+	if (getenv("GOLDEN_SHOW") != NULL) {
+		s1 = json_dumps(got, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		printf("== %s\n%s\n", c->path, s1);
+		jfree(s1);
+	}
+	if (!json_equal(exp, got)) {
+		s1 = json_dumps(exp, JSON_COMPACT | JSON_SORT_KEYS);
+		s2 = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+		fail_msg("%s:\n expected %s\n got      %s", c->path, s1, s2);
+	}
+
+	/* Arenas too small: ENOMEM, or the same answer when it fits. */
+	for (limit = 1; limit < 64 * 1024; limit *= 4) {
+		a = arena_new(limit);
+		again = run_case(p, c->doc, a, -1, &spare);
+		arena_free(a);
+		rc = (int)json_integer_value(json_object_get(again, "rc"));
+		if (rc != INBOX_ENOMEM && !json_equal(again, got))
+			fail_msg("%s: arena of %zu bytes: rc %d and a "
+			    "different answer", c->path, limit, rc);
+		json_decref(again);
+	}
+
+	/*
+	 * jansson failing at its n-th allocation, for every n until the
+	 * call needs no more than n: never a leak or a crash. jansson's
+	 * parser reports a failed allocation as a syntax error, so a body
+	 * that fails to load may be judged not JSON (INBOX_EINVAL, or for
+	 * classify, an answer judged by its status alone); anything else
+	 * must be ENOMEM or the answer.
+	 */
+	for (n = 0;; n++) {
+		a = arena_new(0);
+		again = run_case(p, c->doc, a, n, &spare);
+		arena_free(a);
+		rc = (int)json_integer_value(json_object_get(again, "rc"));
+		if (!json_equal(again, got) && rc != INBOX_ENOMEM &&
+		    rc != INBOX_EINVAL && strcmp(json_string_value(
+		    json_object_get(c->doc, "op")), "classify") != 0)
+			fail_msg("%s: jansson failing at allocation %ld: "
+			    "rc %d and a different answer", c->path, n, rc);
+		json_decref(again);
+		if (spare)
+			break;
+	}
+	json_decref(exp);
+	json_decref(got);
+}
+
+/* What the host relies on in a descriptor. */
+static void
+check_descriptor(const struct inbox_plugin *p, const char *name)
+{
+	size_t	i, routing;
+
+	assert_int_equal(p->abi_major, INBOX_ABI_MAJOR);
+	assert_true(p->abi_minor <= INBOX_ABI_MINOR);
+	assert_int_equal(p->size, sizeof(struct inbox_plugin));
+	assert_string_equal(p->name, name);
+	assert_non_null(p->display_name);
+	assert_non_null(p->version);
+	assert_non_null(p->family);
+	assert_non_null(p->test_build);
+	assert_non_null(p->classify);
+	assert_true(p->send_rate > 0);
+	assert_true(p->nfields > 0);
+	if (p->capabilities & INBOX_CAP_WEBHOOK)
+		assert_non_null(p->webhook_parse);
+	if (p->capabilities & INBOX_CAP_REGISTER)
+		assert_non_null(p->register_build);
+	if (p->capabilities & (INBOX_CAP_TEXT | INBOX_CAP_MEDIA |
+	    INBOX_CAP_TEMPLATE | INBOX_CAP_INTERACTIVE | INBOX_CAP_REACTION))
+		assert_non_null(p->send_build);
+	for (routing = i = 0; i < p->nfields; i++) {
+		assert_non_null(p->fields[i].name);
+		assert_non_null(p->fields[i].label);
+		assert_true(strlen(p->fields[i].name) <= 32);
+		assert_true(p->fields[i].max_len > 0);
+		if (p->fields[i].flags & INBOX_FIELD_ROUTING) {
+			routing++;
+			/* A routing key is shown, never a secret. */
+			assert_false(p->fields[i].flags &
+			    INBOX_FIELD_SECRET);
+		}
+		if (p->fields[i].flags & INBOX_FIELD_APP_SECRET)
+			assert_true(p->fields[i].flags & INBOX_FIELD_SECRET);
+	}
+	assert_true(routing <= 1);
+}
+
+static void
+test_plugin(void **state)
+{
+	const struct inbox_plugin	*p;
+	struct gcase			*cases;
+	const char			*name = *state;
+	void				*handle;
+	size_t				 i, n;
+
+	p = load_plugin(name, &handle);
+	check_descriptor(p, name);
+	cases = calloc(MAX_CASES, sizeof(*cases));
+	assert_non_null(cases);
+	n = list_cases(name, cases, MAX_CASES);
+	if (n == 0)
+		fail_msg("%s: no golden cases", name);
+	for (i = 0; i < n; i++) {
+		check_case(p, &cases[i]);
+		json_decref(cases[i].doc);
+	}
+	free(cases);
+	dlclose(handle);
+}
+
+int
+main(void)
+{
+	static const char *names[] = {
+		"whatsapp_cloud", "360dialog", "messenger", "instagram",
+		"example"
+	};
+	struct CMUnitTest	tests[sizeof(names) / sizeof(names[0])];
+	size_t			i;
+
+	json_set_alloc_funcs(jalloc, jfree);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		memset(&tests[i], 0, sizeof(tests[i]));
+		tests[i].name = names[i];
+		tests[i].test_func = test_plugin;
+		tests[i].initial_state = (void *)(uintptr_t)names[i];
+	}
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
