@@ -87,9 +87,10 @@ good_classify(const struct inbox_call *call, int op,
 			res->routing_key = inbox_cred_get(call,
 			    "phone_number_id");
 			res->account_name = "Good";
-		} else if (op == INBOX_OP_SEND)
-			res->message_id = call->host->strndup(call->arena,
-			    resp->body, resp->body_len);
+		} else if (op == INBOX_OP_SEND &&
+		    (res->message_id = call->host->strndup(call->arena,
+		    resp->body, resp->body_len)) == NULL)
+			return (INBOX_ENOMEM);
 		break;
 	case 429:
 		res->outcome = INBOX_OUTCOME_RETRY;
@@ -101,8 +102,9 @@ good_classify(const struct inbox_call *call, int op,
 	case 401:
 		res->outcome = INBOX_OUTCOME_AUTH;
 		res->error_code = "190";
-		res->error_title = call->host->strndup(call->arena,
-		    resp->body, resp->body_len);
+		if ((res->error_title = call->host->strndup(call->arena,
+		    resp->body, resp->body_len)) == NULL)
+			return (INBOX_ENOMEM);
 		break;
 	case 404:
 		res->outcome = INBOX_OUTCOME_NOT_FOUND;
