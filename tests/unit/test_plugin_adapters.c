@@ -56,6 +56,7 @@ static json_t		*run_case(const struct inbox_plugin *, json_t *,
 static json_t		*request_json(const struct inbox_http_request *);
 static json_t		*result_json(const struct inbox_result *);
 static json_t		*expect_json(json_t *);
+static long		 load_allocs(json_t *);
 static void		 check_descriptor(const struct inbox_plugin *,
 			    const char *);
 static void		 check_case(const struct inbox_plugin *,
@@ -64,6 +65,7 @@ static void		 test_plugin(void **);
 
 /* jansson's allocator, counted and, when fail_after >= 0, failing. */
 static long		 live_allocs;
+static long		 nallocs;
 static long		 fail_after = -1;
 /* The configuration of the case being run: the host's config() has no
  * context argument, so it reads this. */
@@ -95,8 +97,10 @@ jalloc(size_t n)
 		return (NULL);
 	if (fail_after > 0)
 		fail_after--;
-	if ((p = malloc(n)) != NULL)
+	if ((p = malloc(n)) != NULL) {
 		live_allocs++;
+		nallocs++;
+	}
 	return (p);
 }
 
@@ -353,6 +357,45 @@ run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
 	return (out);
 }
 
+/*
+ * How many allocations loading the case's input takes, the way the
+ * plugin will load it. jansson's lexer asserts when an allocation fails
+ * mid-parse (lex_unget_unsave), so failures are injected only after.
+ */
+static long
+load_allocs(json_t *doc)
+{
+	json_t		*input, *v;
+	const char	*op, *s;
+	char		*msg;
+	long		 before;
+
+	op = json_string_value(json_object_get(doc, "op"));
+	input = json_object_get(doc, "input");
+	msg = NULL;
+	if (strcmp(op, "webhook_parse") == 0)
+		s = json_string_value(json_object_get(input, "body"));
+	else if (strcmp(op, "classify") == 0)
+		s = json_string_value(json_object_get(json_object_get(input,
+		    "response"), "body"));
+	else if (strcmp(op, "send_build") == 0)
+		s = msg = json_dumps(json_object_get(input, "message"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+	else
+		return (0);
+	if (s == NULL || *s == '\0') {
+		jfree(msg);
+		return (0);
+	}
+	before = nallocs;
+	v = json_loadb(s, strlen(s), strcmp(op, "classify") == 0 ?
+	    JSON_DECODE_ANY : JSON_REJECT_DUPLICATES, NULL);
+	before = nallocs - before;
+	json_decref(v);
+	jfree(msg);
+	return (before);
+}
+
 /* A case's expectation with the result keys it leaves out filled in. */
 static json_t *
 expect_json(json_t *doc)
@@ -409,14 +452,14 @@ check_case(const struct inbox_plugin *p, struct gcase *c)
 	}
 
 	/*
-	 * jansson failing at its n-th allocation, for every n until the
-	 * call needs no more than n: never a leak or a crash. jansson's
-	 * parser reports a failed allocation as a syntax error, so a body
-	 * that fails to load may be judged not JSON (INBOX_EINVAL, or for
-	 * classify, an answer judged by its status alone); anything else
-	 * must be ENOMEM or the answer.
+	 * jansson failing at its n-th allocation, for every n from the
+	 * end of the input's loading until the call needs no more than n:
+	 * never a leak or a crash, and ENOMEM or the answer. (jansson's
+	 * parser reports a failed allocation as a syntax error, so where a
+	 * plugin loads more than its input a body may be judged not JSON:
+	 * INBOX_EINVAL, or for classify, an answer judged by its status.)
 	 */
-	for (n = 0;; n++) {
+	for (n = load_allocs(c->doc);; n++) {
 		a = arena_new(0);
 		again = run_case(p, c->doc, a, n, &spare);
 		arena_free(a);
