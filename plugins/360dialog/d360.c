@@ -46,7 +46,7 @@ static int	d360_own_error(const struct inbox_call *,
 static const struct inbox_field d360_fields[] = {
 	{ "api_key", "API key",
 	    "The D360-API-KEY of this number, from the 360dialog Hub",
-	    "^[^[:space:]]+$",
+	    "[^[:space:]]+",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_REQUIRED, 256 },
 };
 

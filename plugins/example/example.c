@@ -55,10 +55,10 @@ static int	example_send_request(const struct inbox_call *,
  */
 static const struct inbox_field example_fields[] = {
 	{ "account_id", "Account ID", "Digits, as shown by the provider",
-	    "^[0-9]{1,20}$",
+	    "[0-9]{1,20}",
 	    INBOX_FIELD_ROUTING | INBOX_FIELD_REQUIRED, 20 },
 	{ "token", "API token", "Any token the test server accepts",
-	    "^[^[:space:]]+$",
+	    "[^[:space:]]+",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_REQUIRED, 256 },
 };
 

@@ -20,8 +20,6 @@ static int	instagram_test_build(const struct inbox_call *,
 		    struct inbox_http_request *);
 static int	instagram_classify(const struct inbox_call *, int,
 		    const struct inbox_http_response *, struct inbox_result *);
-static int	instagram_webhook_parse(const struct inbox_call *,
-		    const char *, size_t, struct inbox_parsed *);
 static int	instagram_send_build(const struct inbox_call *, const char *,
 		    size_t, struct inbox_http_request *);
 static int	instagram_send_request(const struct inbox_call *,
@@ -31,16 +29,16 @@ static const struct inbox_field instagram_fields[] = {
 	{ "account_id", "Instagram account ID",
 	    "The professional account's Instagram user ID (user_id of "
 	    "graph.instagram.com/me), not the @username",
-	    "^[0-9]{1,32}$",
+	    "[0-9]{1,32}",
 	    INBOX_FIELD_ROUTING | INBOX_FIELD_REQUIRED, 32 },
 	{ "access_token", "Access token",
 	    "An Instagram user token with instagram_business_manage_messages",
-	    "^[^[:space:]]+$",
+	    "[^[:space:]]+",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_REQUIRED, 2048 },
 	{ "app_secret", "Instagram app secret (own app only)",
 	    "Leave empty unless you use your own app: App Dashboard > "
 	    "Instagram > API setup with Instagram login",
-	    "^[0-9a-f]{32}$",
+	    "[0-9a-f]{32}",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_APP_SECRET, 32 },
 };
 
@@ -76,7 +74,7 @@ static const struct inbox_plugin instagram_plugin = {
 	.send_rate = 300,
 	.test_build = instagram_test_build,
 	.classify = instagram_classify,
-	.webhook_parse = instagram_webhook_parse,
+	.webhook_parse = meta_webhook_parse_instagram,
 	.send_build = instagram_send_build,
 };
 
@@ -109,13 +107,6 @@ instagram_classify(const struct inbox_call *call, int op,
 {
 	return (graph_classify_answer(call, op, resp, res,
 	    &instagram_answer));
-}
-
-static int
-instagram_webhook_parse(const struct inbox_call *call, const char *body,
-    size_t len, struct inbox_parsed *out)
-{
-	return (meta_webhook_parse(call, "instagram", body, len, out));
 }
 
 static int

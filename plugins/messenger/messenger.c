@@ -18,8 +18,6 @@ static int	messenger_test_build(const struct inbox_call *,
 		    struct inbox_http_request *);
 static int	messenger_classify(const struct inbox_call *, int,
 		    const struct inbox_http_response *, struct inbox_result *);
-static int	messenger_webhook_parse(const struct inbox_call *,
-		    const char *, size_t, struct inbox_parsed *);
 static int	messenger_send_build(const struct inbox_call *, const char *,
 		    size_t, struct inbox_http_request *);
 static int	messenger_send_request(const struct inbox_call *,
@@ -28,16 +26,16 @@ static int	messenger_send_request(const struct inbox_call *,
 static const struct inbox_field messenger_fields[] = {
 	{ "page_id", "Page ID",
 	    "Your Page > About > Page transparency, or Meta Business Suite",
-	    "^[0-9]{1,32}$",
+	    "[0-9]{1,32}",
 	    INBOX_FIELD_ROUTING | INBOX_FIELD_REQUIRED, 32 },
 	{ "page_access_token", "Page access token",
 	    "A Page token with pages_messaging, for this Page",
-	    "^[^[:space:]]+$",
+	    "[^[:space:]]+",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_REQUIRED, 2048 },
 	{ "app_secret", "App secret (own Meta app only)",
 	    "Leave empty unless the Page is subscribed through your own Meta "
 	    "app: App Dashboard > Settings > Basic",
-	    "^[0-9a-f]{32}$",
+	    "[0-9a-f]{32}",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_APP_SECRET, 32 },
 };
 
@@ -75,7 +73,7 @@ static const struct inbox_plugin messenger_plugin = {
 	.send_rate = 300,
 	.test_build = messenger_test_build,
 	.classify = messenger_classify,
-	.webhook_parse = messenger_webhook_parse,
+	.webhook_parse = meta_webhook_parse_page,
 	.send_build = messenger_send_build,
 };
 
@@ -105,13 +103,6 @@ messenger_classify(const struct inbox_call *call, int op,
 {
 	return (graph_classify_answer(call, op, resp, res,
 	    &messenger_answer));
-}
-
-static int
-messenger_webhook_parse(const struct inbox_call *call, const char *body,
-    size_t len, struct inbox_parsed *out)
-{
-	return (meta_webhook_parse(call, "page", body, len, out));
 }
 
 static int

@@ -26,20 +26,20 @@ static const struct inbox_field cloud_fields[] = {
 	{ "phone_number_id", "Phone number ID",
 	    "The number's ID in WhatsApp Manager > Phone numbers "
 	    "(not the phone number itself)",
-	    "^[0-9]{1,32}$",
+	    "[0-9]{1,32}",
 	    INBOX_FIELD_ROUTING | INBOX_FIELD_REQUIRED, 32 },
 	{ "business_account_id", "WhatsApp Business Account ID",
 	    "The WABA ID the number belongs to",
-	    "^[0-9]{1,32}$", INBOX_FIELD_REQUIRED, 32 },
+	    "[0-9]{1,32}", INBOX_FIELD_REQUIRED, 32 },
 	{ "access_token", "Access token",
 	    "A system-user or business token with "
 	    "whatsapp_business_messaging",
-	    "^[^[:space:]]+$",
+	    "[^[:space:]]+",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_REQUIRED, 2048 },
 	{ "app_secret", "App secret (own Meta app only)",
 	    "Leave empty unless the number is on your own Meta app: "
 	    "App Dashboard > Settings > Basic",
-	    "^[0-9a-f]{32}$",
+	    "[0-9a-f]{32}",
 	    INBOX_FIELD_SECRET | INBOX_FIELD_APP_SECRET, 32 },
 };
 

@@ -2,15 +2,16 @@
  * test_plugin_adapters.c: the channel plugins under plugins/, loaded as
  * the host loads them, against their golden cases.
  *
- * For every plugin with a golden/ directory: the descriptor is checked
- * for what the host relies on, then every case is run and its output
- * compared structurally with the case's expectation, while counting
- * jansson's allocations to prove each call released every object it
- * made. Each case is then run again under memory pressure, first with
- * arenas too small to hold the output, then with jansson's allocator
- * failing at each allocation in turn: a call must then answer
- * INBOX_ENOMEM or exactly the expected output, never crash, leak or
- * answer something else. The case format is in docs/plugins.md.
+ * Each plugin is loaded by the real host (app/core/plugin_host), which
+ * refuses a bad descriptor, and every case is run and its output
+ * compared structurally with the case's expectation, as
+ * inbox-plugin-check does; what this test adds is counting jansson's
+ * allocations, to prove each call released every object it made, and
+ * running each case again under memory pressure: with arenas too small
+ * to hold the output, then with jansson's allocator failing at each
+ * allocation in turn. A call must then answer INBOX_ENOMEM or exactly
+ * the expected output, never crash, leak or answer something else. The
+ * case format is in docs/plugins.md.
  *
  * Run from the repository root (make test-unit does). GOLDEN_SHOW=1
  * prints every case's actual output, for writing new cases.
@@ -18,7 +19,6 @@
 #include <sys/types.h>
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +32,7 @@
 
 #include "arena.h"
 #include "inbox_plugin.h"
+#include "plugin_host.h"
 
 #define PLUGINS_DIR	"plugins"
 #define MAX_CASES	512
@@ -43,13 +44,8 @@ struct gcase {
 
 static void		*jalloc(size_t);
 static void		 jfree(void *);
-static void		 host_log(int, const char *, const char *, ...)
-			    __attribute__((format(printf, 3, 4)));
-static void		 host_hmac(const uint8_t *, size_t, const uint8_t *,
-			    size_t, uint8_t [32]);
-static int		 host_memcmp_ct(const void *, const void *, size_t);
-static const char	*host_config(const char *);
-static const struct inbox_plugin *load_plugin(const char *, void **);
+static void		 test_log(int, const char *);
+static const char	*test_config(const char *);
 static size_t		 list_cases(const char *, struct gcase *, size_t);
 static json_t		*run_case(const struct inbox_plugin *, json_t *,
 			    struct inbox_arena *, long, int *);
@@ -70,19 +66,6 @@ static long		 fail_after = -1;
 /* The configuration of the case being run: the host's config() has no
  * context argument, so it reads this. */
 static json_t		*cur_config;
-
-static const struct inbox_host host = {
-	.abi_major = INBOX_ABI_MAJOR,
-	.abi_minor = INBOX_ABI_MINOR,
-	.size = sizeof(struct inbox_host),
-	.alloc = arena_alloc,
-	.strndup = arena_strndup,
-	.printf = arena_printf,
-	.log = host_log,
-	.hmac_sha256 = host_hmac,
-	.memcmp_ct = host_memcmp_ct,
-	.config = host_config,
-};
 
 static const char *const outcomes[] = {
 	"none", "ok", "retry", "permanent", "auth", "not_found"
@@ -112,51 +95,19 @@ jfree(void *p)
 	free(p);
 }
 
+/* Plugins are loaded and called through the real host, app/core's
+ * plugin_host, with these two callbacks. */
 static void
-host_log(int level, const char *plugin, const char *fmt, ...)
+test_log(int level, const char *line)
 {
-	(void)level;
-	(void)plugin;
-	(void)fmt;
-}
-
-static void
-host_hmac(const uint8_t *key, size_t keylen, const uint8_t *msg,
-    size_t msglen, uint8_t out[32])
-{
-	(void)key;
-	(void)keylen;
-	(void)msg;
-	(void)msglen;
-	memset(out, 0, 32);
-}
-
-static int
-host_memcmp_ct(const void *a, const void *b, size_t len)
-{
-	return (memcmp(a, b, len) != 0);
+	if (level <= INBOX_LOG_WARN)
+		fprintf(stderr, "%s\n", line);
 }
 
 static const char *
-host_config(const char *name)
+test_config(const char *name)
 {
 	return (json_string_value(json_object_get(cur_config, name)));
-}
-
-static const struct inbox_plugin *
-load_plugin(const char *name, void **handle)
-{
-	inbox_plugin_entry_fn	 entry;
-	char			 path[512];
-
-	snprintf(path, sizeof(path), "./%s/%s.so", PLUGINS_DIR, name);
-	*handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (*handle == NULL)
-		fail_msg("dlopen %s: %s", path, dlerror());
-	entry = (inbox_plugin_entry_fn)dlsym(*handle, INBOX_PLUGIN_ENTRY);
-	if (entry == NULL)
-		fail_msg("%s: no %s", path, INBOX_PLUGIN_ENTRY);
-	return (entry(&host));
 }
 
 static int
@@ -263,7 +214,7 @@ run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
 	input = json_object_get(doc, "input");
 	cur_config = json_object_get(doc, "config");
 	memset(&call, 0, sizeof(call));
-	call.host = &host;
+	call.host = plugin_host_table();
 	call.arena = a;
 	call.creds = creds;
 	i = 0;
@@ -477,57 +428,46 @@ check_case(const struct inbox_plugin *p, struct gcase *c)
 	json_decref(got);
 }
 
-/* What the host relies on in a descriptor. */
+/*
+ * What the host's own checks (it refuses a bad descriptor at load) leave
+ * to this project: a plugin's name is its directory's, it has a family,
+ * a send rate and the full 1.0 descriptor, and a plugin that sends has
+ * a routing field or learns its key from the connection test.
+ */
 static void
 check_descriptor(const struct inbox_plugin *p, const char *name)
 {
 	size_t	i, routing;
 
-	assert_int_equal(p->abi_major, INBOX_ABI_MAJOR);
-	assert_true(p->abi_minor <= INBOX_ABI_MINOR);
-	assert_int_equal(p->size, sizeof(struct inbox_plugin));
 	assert_string_equal(p->name, name);
-	assert_non_null(p->display_name);
-	assert_non_null(p->version);
 	assert_non_null(p->family);
-	assert_non_null(p->test_build);
-	assert_non_null(p->classify);
 	assert_true(p->send_rate > 0);
-	assert_true(p->nfields > 0);
-	if (p->capabilities & INBOX_CAP_WEBHOOK)
-		assert_non_null(p->webhook_parse);
-	if (p->capabilities & INBOX_CAP_REGISTER)
-		assert_non_null(p->register_build);
-	if (p->capabilities & (INBOX_CAP_TEXT | INBOX_CAP_MEDIA |
-	    INBOX_CAP_TEMPLATE | INBOX_CAP_INTERACTIVE | INBOX_CAP_REACTION))
-		assert_non_null(p->send_build);
-	for (routing = i = 0; i < p->nfields; i++) {
-		assert_non_null(p->fields[i].name);
-		assert_non_null(p->fields[i].label);
-		assert_true(strlen(p->fields[i].name) <= 32);
-		assert_true(p->fields[i].max_len > 0);
-		if (p->fields[i].flags & INBOX_FIELD_ROUTING) {
+	assert_int_equal(p->size, sizeof(struct inbox_plugin));
+	for (routing = i = 0; i < p->nfields; i++)
+		if (p->fields[i].flags & INBOX_FIELD_ROUTING)
 			routing++;
-			/* A routing key is shown, never a secret. */
-			assert_false(p->fields[i].flags &
-			    INBOX_FIELD_SECRET);
-		}
-		if (p->fields[i].flags & INBOX_FIELD_APP_SECRET)
-			assert_true(p->fields[i].flags & INBOX_FIELD_SECRET);
-	}
-	assert_true(routing <= 1);
+	assert_true(routing == 1 || strcmp(name, "360dialog") == 0);
 }
 
 static void
 test_plugin(void **state)
 {
+	const struct host_plugin	*hp;
 	const struct inbox_plugin	*p;
+	struct plugin_registry		*reg;
 	struct gcase			*cases;
 	const char			*name = *state;
-	void				*handle;
+	char				 path[512];
 	size_t				 i, n;
 
-	p = load_plugin(name, &handle);
+	snprintf(path, sizeof(path), "./%s/%s.so", PLUGINS_DIR, name);
+	reg = plugin_registry_new();
+	assert_non_null(reg);
+	if (plugin_registry_load(reg, path) == -1)
+		fail_msg("%s: refused by the host", path);
+	hp = plugin_find(reg, name);
+	assert_non_null(hp);
+	p = &hp->desc;
 	check_descriptor(p, name);
 	cases = calloc(MAX_CASES, sizeof(*cases));
 	assert_non_null(cases);
@@ -539,7 +479,7 @@ test_plugin(void **state)
 		json_decref(cases[i].doc);
 	}
 	free(cases);
-	dlclose(handle);
+	plugin_registry_free(reg);
 }
 
 int
@@ -553,6 +493,8 @@ main(void)
 	size_t			i;
 
 	json_set_alloc_funcs(jalloc, jfree);
+	plugin_host_set_log(test_log);
+	plugin_host_set_config(test_config);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		memset(&tests[i], 0, sizeof(tests[i]));
 		tests[i].name = names[i];
