@@ -86,10 +86,16 @@ app/inbox-plugin-check: $(CHECK_SRCS) $(CORE_OBJS)
 app/inbox-dispatcher: $(DISPATCH_SRCS) $(CORE_OBJS)
 	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
 
-# The web UI, served by kore from assets/dist.
-assets/dist/index.html: $(wildcard assets/*.html assets/*.css assets/*.js)
-	mkdir -p assets/dist
-	cp $^ assets/dist/
+# The web UI, served by kore from assets/dist: npm ci whenever the
+# lockfile is newer than the installed node_modules, then esbuild bundles
+# assets/src into dist/ (index.html, app.js, app.css); see docs/ui.md.
+assets/node_modules/.package-lock.json: assets/package.json assets/package-lock.json
+	cd assets && npm ci --no-audit --no-fund
+	touch $@
+
+assets/dist/index.html: assets/node_modules/.package-lock.json assets/build.mjs \
+    assets/index.html $(shell find assets/src -type f 2>/dev/null)
+	cd assets && node build.mjs
 
 .SECONDEXPANSION:
 plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) plugins/inbox_plugin.h

@@ -1,0 +1,32 @@
+// Every screen and the hash path that shows it. Adding a screen is one
+// file in screens/ and one line here (docs/ui.md).
+//
+//   access   "guest": signed-out only (signed-in people go to the inbox)
+//            "any":   either way (an invitation can be opened by anyone)
+//            absent:  signed in; others are sent to sign in first
+//   role     the least role that may open it (the server checks again)
+//   section  "settings": shown with the settings navigation, as label
+import { Audit } from "./screens/Audit.jsx";
+import { Inbox } from "./screens/Inbox.jsx";
+import { Invite } from "./screens/Invite.jsx";
+import { Login } from "./screens/Login.jsx";
+import { Members } from "./screens/Members.jsx";
+import { NewOrganization } from "./screens/NewOrganization.jsx";
+import { Signup } from "./screens/Signup.jsx";
+import { Socials } from "./screens/Socials.jsx";
+import { Tokens } from "./screens/Tokens.jsx";
+
+export const routes = [
+  { path: "/login", screen: Login, access: "guest" },
+  { path: "/signup", screen: Signup, access: "guest" },
+  { path: "/invite/:token", screen: Invite, access: "any" },
+  { path: "/inbox", screen: Inbox },
+  { path: "/inbox/:id", screen: Inbox },
+  { path: "/organizations/new", screen: NewOrganization },
+  { path: "/settings/members", screen: Members, section: "settings", label: "Members" },
+  { path: "/settings/socials", screen: Socials, section: "settings", label: "Socials" },
+  { path: "/settings/api-tokens", screen: Tokens, section: "settings", label: "API tokens", role: "admin" },
+  { path: "/settings/audit-log", screen: Audit, section: "settings", label: "Audit log", role: "admin" },
+];
+
+export const settingsRoutes = routes.filter((r) => r.section === "settings");

@@ -1,0 +1,134 @@
+// Settings › Audit log (owners and admins): who did what, newest first,
+// a page at a time ("Load older" follows the API's next_cursor).
+import { useRef, useState } from "preact/hooks";
+
+import { Page } from "../components/Page.jsx";
+import { EmptyState, Resource } from "../components/States.jsx";
+import { Notice } from "../components/Notice.jsx";
+import { Time } from "../components/Time.jsx";
+import { api, query } from "../lib/api.js";
+import { roleLabel } from "../lib/format.js";
+import { announce, useAction, useResource } from "../lib/hooks.js";
+
+const PAGE = 50;
+
+const ACTIONS = {
+  signup: "Signed up",
+  login: "Signed in",
+  login_failed: "Failed sign-in",
+  organization_created: "Organization created",
+  api_token_created: "API token created",
+  api_token_revoked: "API token revoked",
+  role_changed: "Role changed",
+  member_removed: "Member removed",
+  member_left: "Member left",
+  invitation_created: "Invitation created",
+  invitation_revoked: "Invitation revoked",
+  invitation_accepted: "Invitation accepted",
+};
+
+export function Audit() {
+  // Members too, to show names where events name people by id.
+  const first = useResource(
+    () => Promise.all([api.get("/audit-log" + query({ limit: PAGE })), api.get("/members").catch(() => null)]),
+    [],
+  );
+  const [older, setOlder] = useState({ events: [], next: undefined });
+  const end = useRef(null);
+  const more = useAction(async (cursor) => {
+    const page = await api.get("/audit-log" + query({ limit: PAGE, cursor }));
+    setOlder((o) => ({ events: [...o.events, ...page.data], next: page.next_cursor }));
+    announce(`${page.data.length} older events loaded`);
+    if (!page.next_cursor && end.current) end.current.focus();
+  });
+
+  return (
+    <Page title="Audit log" intro="Sign-ins, membership, invitation and API token changes in this organization. Times are in your time zone.">
+      <Resource
+        res={first}
+        isEmpty={([log]) => log.data.length === 0}
+        empty={<EmptyState title="Nothing has happened yet." />}
+      >
+        {([log, members]) => {
+          const names = {};
+          for (const m of (members && members.data) || []) names[m.id] = m.name;
+          const events = [...log.data, ...older.events];
+          const next = older.next === undefined ? log.next_cursor : older.next;
+          return (
+            <>
+              <ol class="rows audit" aria-label="Events, newest first">
+                {events.map((e) => (
+                  <AuditRow key={e.id} event={e} names={names} />
+                ))}
+              </ol>
+              {more.error && <Notice kind="error">{more.error.message}</Notice>}
+              {next ? (
+                <button type="button" class="btn" onClick={() => more.run(next)} aria-disabled={more.busy ? "true" : undefined}>
+                  {more.busy ? "Loading…" : "Load older events"}
+                </button>
+              ) : (
+                <p class="muted list-end" tabIndex={-1} ref={end}>
+                  That is the beginning of the log.
+                </p>
+              )}
+            </>
+          );
+        }}
+      </Resource>
+    </Page>
+  );
+}
+
+function AuditRow({ event, names }) {
+  return (
+    <li class="row" data-testid="audit-row">
+      <div class="row-main">
+        <p class="row-title">{ACTIONS[event.action] || event.action}</p>
+        <p class="row-text">{describe(event, names)}</p>
+        <p class="row-sub">
+          <Time iso={event.at} />
+          {event.ip && <> · {event.ip}</>}
+        </p>
+      </div>
+    </li>
+  );
+}
+
+// One plain sentence per event. Everything here is rendered as text.
+function describe(e, names) {
+  const d = e.details || {};
+  const actor = e.actor ? e.actor.name : d.api_token_id ? "An API token" : "Someone";
+  const target = names[e.target] || e.target || "";
+  switch (e.action) {
+    case "signup":
+      return `${actor} (${target}) created the organization`;
+    case "login":
+      return `${actor} signed in as ${target}`;
+    case "login_failed":
+      return `Wrong password for ${target}`;
+    case "organization_created":
+      return `${actor} created “${target}”`;
+    case "api_token_created":
+      return `${actor} created “${d.name}” with role ${roleLabel(d.role)}`;
+    case "api_token_revoked":
+      return `${actor} revoked “${d.name}”`;
+    case "role_changed":
+      return `${actor} changed ${target} from ${roleLabel(d.from)} to ${roleLabel(d.to)}`;
+    case "member_removed":
+      return `${actor} removed ${target} (${roleLabel(d.role)})`;
+    case "member_left":
+      return `${actor} left the organization`;
+    case "invitation_created":
+      return `${actor} invited ${target} as ${roleLabel(d.role)}`;
+    case "invitation_revoked":
+      return `${actor} revoked the invitation for ${target}`;
+    case "invitation_accepted":
+      return `${actor} (${target}) joined as ${roleLabel(d.role)}`;
+    default: {
+      const rest = Object.entries(d)
+        .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
+        .join(", ");
+      return [actor, target, rest].filter(Boolean).join(" · ");
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// Settings › Members, for owners and admins: invite someone (the server
+// gives back a link to send them; it is shown once, with a copy button)
+// and the invitations still open, which can be revoked.
+import { useEffect, useRef, useState } from "preact/hooks";
+
+import { ConfirmButton } from "../components/ConfirmButton.jsx";
+import { CopyField } from "../components/CopyField.jsx";
+import { Field } from "../components/Field.jsx";
+import { Form } from "../components/Form.jsx";
+import { Notice } from "../components/Notice.jsx";
+import { EmptyState, Resource } from "../components/States.jsx";
+import { Time } from "../components/Time.jsx";
+import { api } from "../lib/api.js";
+import { ROLE_LABELS, roleLabel } from "../lib/format.js";
+import { announce, useAction, useResource } from "../lib/hooks.js";
+
+export function MembersInvite({ viewer }) {
+  const [created, setCreated] = useState(null);
+  const invitations = useResource(() => api.get("/invitations"), []);
+  const result = useRef(null);
+  const invite = useAction(async (values, form) => {
+    setCreated(await api.post("/invitations", values));
+    form.reset();
+    invitations.reload();
+  });
+
+  // The link is what the person came for: take them (and their screen
+  // reader) to it.
+  useEffect(() => {
+    if (created && result.current) result.current.focus();
+  }, [created]);
+
+  const roles = Object.keys(ROLE_LABELS).filter((r) => r !== "owner" || viewer === "owner");
+
+  return (
+    <>
+      <section aria-labelledby="invite-heading">
+        <h2 id="invite-heading">Invite someone</h2>
+        <Form
+          class="inline-form"
+          onSubmit={invite.run}
+          error={invite.error}
+          busy={invite.busy}
+          submitLabel="Create invitation"
+          busyLabel="Creating…"
+        >
+          <Field label="Email" name="email" type="email" autocomplete="off" required />
+          <Field label="Role" name="role" as="select" defaultValue="agent">
+            {roles.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_LABELS[r]}
+              </option>
+            ))}
+          </Field>
+        </Form>
+        {created && (
+          <div class="result" tabIndex={-1} ref={result} data-testid="invite-result">
+            <Notice kind="success" title="Invitation created.">
+              <p>
+                Send this link to <strong>{created.email}</strong>. It makes them {roleLabel(created.role)} and works once,
+                until <Time iso={created.expires_at} />. It is not shown again.
+              </p>
+            </Notice>
+            <CopyField label="Invitation link" value={created.link} />
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="pending-heading">
+        <h2 id="pending-heading">Open invitations</h2>
+        <Resource
+          res={invitations}
+          isEmpty={(d) => d.data.length === 0}
+          empty={<EmptyState title="No open invitations." />}
+        >
+          {(d) => (
+            <ul class="rows" aria-labelledby="pending-heading">
+              {d.data.map((inv) => (
+                <InvitationRow key={inv.id} inv={inv} onRevoked={invitations.reload} />
+              ))}
+            </ul>
+          )}
+        </Resource>
+      </section>
+    </>
+  );
+}
+
+function InvitationRow({ inv, onRevoked }) {
+  const [error, setError] = useState(null);
+  const revoke = async () => {
+    setError(null);
+    try {
+      await api.del(`/invitations/${inv.id}`);
+      announce(`Invitation for ${inv.email} revoked`);
+      onRevoked();
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  return (
+    <li class="row" data-testid="invitation-row">
+      <div class="row-main">
+        <p class="row-title">{inv.email}</p>
+        <p class="row-sub">
+          {roleLabel(inv.role)} · invited <Time iso={inv.created_at} relative /> · expires <Time iso={inv.expires_at} />
+        </p>
+      </div>
+      <div class="row-actions">
+        <ConfirmButton
+          label={`Revoke the invitation for ${inv.email}`}
+          question={`Revoke the invitation for ${inv.email}?`}
+          confirmLabel="Revoke"
+          onConfirm={revoke}
+        >
+          Revoke
+        </ConfirmButton>
+      </div>
+      {error && (
+        <p class="row-error" role="alert">
+          {error}
+        </p>
+      )}
+    </li>
+  );
+}
