@@ -55,6 +55,7 @@ struct cases {
 };
 
 static void		 usage(void) __attribute__((noreturn));
+static void		 release(void);
 static int		 cases_add(struct cases *, const char *);
 static int		 cases_add_dir(struct cases *, const char *);
 static int		 case_filter(const struct dirent *);
@@ -76,6 +77,11 @@ static void		 problem(const char *, ...)
 static const char	*case_config(const char *);
 static void		 log_line(int, const char *);
 
+/* File-wide so that a case's child process can release them too. */
+static struct plugin_registry	*reg;
+static struct cases		 cases;
+static char			*plugin_path;
+
 static const char	*cur_path;	/* the case being checked */
 static json_t		*cur_config;	/* its "config" object */
 static int		 cur_failed;
@@ -92,10 +98,7 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct plugin_registry	*reg;
-	struct cases		 cases;
 	struct stat		 st;
-	char			*path;
 	size_t			 i, passed, failed;
 	int			 a;
 
@@ -119,15 +122,16 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	/* dlopen searches the library path for a name without a slash. */
-	if (asprintf(&path, "%s%s", strchr(argv[1], '/') == NULL ? "./" : "",
-	    argv[1]) == -1) {
+	if (asprintf(&plugin_path, "%s%s", strchr(argv[1], '/') == NULL ?
+	    "./" : "", argv[1]) == -1) {
 		fprintf(stderr, "inbox-plugin-check: out of memory\n");
 		return (1);
 	}
-	if (plugin_registry_load(reg, path) == -1) {
+	if (plugin_registry_load(reg, plugin_path) == -1) {
 		printf("FAIL %s: refused by the host (see the log line)\n",
-		    path);
+		    plugin_path);
 		printf("0 passed, %zu failed\n", cases.n == 0 ? 1 : cases.n);
+		release();
 		return (1);
 	}
 
@@ -137,17 +141,30 @@ main(int argc, char *argv[])
 			passed++;
 		else
 			failed++;
-		free(cases.v[i]);
 	}
-	free(cases.v);
 	if (cases.n == 0) {
 		printf("FAIL no cases found\n");
 		failed++;
 	}
 	printf("%zu passed, %zu failed\n", passed, failed);
-	plugin_registry_free(reg);
-	free(path);
+	release();
 	return (failed > 0 ? 1 : 0);
+}
+
+/* Frees what main() set up, in the parent and in each case's child. */
+static void
+release(void)
+{
+	size_t	i;
+
+	for (i = 0; i < cases.n; i++)
+		free(cases.v[i]);
+	free(cases.v);
+	memset(&cases, 0, sizeof(cases));
+	plugin_registry_free(reg);
+	reg = NULL;
+	free(plugin_path);
+	plugin_path = NULL;
 }
 
 /* Adds a copy of path to cases. -1 with errno set on failure. */
@@ -220,6 +237,7 @@ case_run_isolated(const struct host_plugin *p, const char *path)
 	if (pid == 0) {
 		alarm(CASE_TIMEOUT);
 		status = case_check(p, path);
+		release();
 		fflush(stdout);
 		fflush(stderr);
 		_exit(status == 0 ? 0 : 1);
