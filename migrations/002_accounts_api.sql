@@ -179,6 +179,47 @@ BEGIN
 	body := app.me_body(v_user, v_oid);
 END $$;
 
+-- Sign-in throttling, per account and per client address: five free
+-- failures per account, twenty per address, then a delay that doubles with
+-- each failure, capped at 15 minutes. A failure after a quiet hour starts
+-- the count afresh, so old mistakes (an office behind one address) do not
+-- turn each new typo into the longest delay: growing delays, never a
+-- lockout.
+CREATE FUNCTION app.throttle_window() RETURNS interval
+LANGUAGE sql IMMUTABLE AS $$ SELECT interval '1 hour' $$;
+
+-- Raises 429 (with retry_after) while p_email or p_ip must wait.
+CREATE FUNCTION app.throttle_check(p_email text, p_ip text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_wait	int;
+BEGIN
+	SELECT max(ceil(extract(epoch FROM (t.last_failure +
+	    make_interval(secs => least(900, 2 ^ (t.failures - t.free))))
+	    - now())))::int INTO v_wait
+	FROM (SELECT l.last_failure, l.failures,
+	    CASE WHEN l.key LIKE 'ip:%' THEN 20 ELSE 5 END AS free
+	    FROM login_throttle l WHERE l.key IN ('acct:' || p_email,
+	    'ip:' || p_ip)
+	    AND l.last_failure > now() - app.throttle_window()) t
+	WHERE t.failures >= t.free;
+	IF v_wait > 0 THEN
+		PERFORM app.fail(429, 'TOO_MANY_ATTEMPTS',
+		    'Too many failed sign-ins; try again in ' || v_wait ||
+		    ' seconds', jsonb_build_object('retry_after', v_wait));
+	END IF;
+END $$;
+
+CREATE FUNCTION app.throttle_failed(p_email text, p_ip text) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO login_throttle AS l (key, failures)
+	VALUES ('acct:' || p_email, 1), ('ip:' || p_ip, 1)
+	ON CONFLICT (key) DO UPDATE SET
+	    failures = CASE WHEN l.last_failure < now() - app.throttle_window()
+		THEN 1 ELSE l.failures + 1 END,
+	    last_failure = now()
+$$;
+
 -- Login, step one: the stored hash to verify against, unless throttled.
 -- Unknown emails go through the same steps, so both answers look alike.
 CREATE FUNCTION api.login_begin(p_in jsonb, p_srv jsonb,
@@ -186,25 +227,10 @@ CREATE FUNCTION api.login_begin(p_in jsonb, p_srv jsonb,
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_email	text := lower(app.field_text(p_in, 'email', 254));
-	v_wait	int;
 	u	record;
 BEGIN
 	PERFORM app.field_text(p_in, 'password', 1024);
-	-- Five free failures per account, twenty per address, then a
-	-- delay that doubles with each failure, capped at 15 minutes.
-	SELECT max(ceil(extract(epoch FROM (t.last_failure +
-	    make_interval(secs => least(900, 2 ^ (t.failures - t.free))))
-	    - now())))::int INTO v_wait
-	FROM (SELECT l.last_failure, l.failures,
-	    CASE WHEN l.key LIKE 'ip:%' THEN 20 ELSE 5 END AS free
-	    FROM login_throttle l WHERE l.key IN ('acct:' || v_email,
-	    'ip:' || (p_srv ->> 'ip'))) t
-	WHERE t.failures >= t.free;
-	IF v_wait > 0 THEN
-		PERFORM app.fail(429, 'TOO_MANY_ATTEMPTS',
-		    'Too many failed sign-ins; try again in ' || v_wait ||
-		    ' seconds', jsonb_build_object('retry_after', v_wait));
-	END IF;
+	PERFORM app.throttle_check(v_email, p_srv ->> 'ip');
 	SELECT id, password_hash INTO u FROM users WHERE email = v_email;
 	status := 200;
 	body := jsonb_build_object('user_id', u.id,
@@ -223,10 +249,7 @@ DECLARE
 BEGIN
 	IF NOT coalesce((p_srv ->> 'verified')::boolean, false) OR
 	    v_user IS NULL THEN
-		INSERT INTO login_throttle AS l (key, failures)
-		VALUES ('acct:' || v_email, 1), ('ip:' || (p_srv ->> 'ip'), 1)
-		ON CONFLICT (key) DO UPDATE SET
-		    failures = l.failures + 1, last_failure = now();
+		PERFORM app.throttle_failed(v_email, p_srv ->> 'ip');
 		-- Each organization of the person sees the failed attempt.
 		FOR v_org IN SELECT m.org_id FROM users u
 		    JOIN memberships m ON m.user_id = u.id
@@ -625,16 +648,22 @@ BEGIN
 END $$;
 
 -- Accept, step one, for the server only: the invited person's stored
--- password hash, or null when they have no account yet.
+-- password hash, or null when they have no account yet. An existing
+-- account proves its password here, so it is throttled like a login:
+-- an invitation link must not be a way round the sign-in delays.
 CREATE FUNCTION api.invitation_begin(p_in jsonb, p_srv jsonb,
     OUT status int, OUT body jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
 	i	invitations := app.invitation_open(p_srv);
+	v_hash	text;
 BEGIN
+	SELECT u.password_hash INTO v_hash FROM users u WHERE u.email = i.email;
+	IF v_hash IS NOT NULL THEN
+		PERFORM app.throttle_check(i.email, p_srv ->> 'ip');
+	END IF;
 	status := 200;
-	body := jsonb_build_object('password_hash', (SELECT u.password_hash
-	    FROM users u WHERE u.email = i.email));
+	body := jsonb_build_object('password_hash', v_hash);
 END $$;
 
 -- Accept: p_srv.verified (existing user, password checked) or
@@ -650,6 +679,7 @@ BEGIN
 	SELECT id INTO v_user FROM users WHERE email = i.email;
 	IF v_user IS NOT NULL THEN
 		IF NOT coalesce((p_srv ->> 'verified')::boolean, false) THEN
+			PERFORM app.throttle_failed(i.email, p_srv ->> 'ip');
 			status := 401;
 			body := jsonb_build_object('error',
 			    'Email or password is incorrect',
@@ -668,6 +698,7 @@ BEGIN
 		    p_srv ->> 'password_hash')
 		RETURNING id INTO v_user;
 	END IF;
+	DELETE FROM login_throttle WHERE key = 'acct:' || i.email;
 	PERFORM app.set_tenant(i.org_id, v_user);
 	INSERT INTO memberships (org_id, user_id, role)
 	VALUES (i.org_id, v_user, i.role)
