@@ -32,11 +32,11 @@ struct arena_chunk {
 };
 
 struct inbox_arena {
-	struct arena_chunk	*cur;		/* the one allocations come from */
-	struct arena_chunk	*first;		/* kept across resets */
-	size_t			 limit;		/* cap on the sum of chunk sizes */
-	size_t			 total;		/* sum of chunk sizes */
-	size_t			 used;		/* bytes handed out, all chunks */
+	struct arena_chunk	*cur;	/* the one allocations come from */
+	struct arena_chunk	*first;	/* kept across resets */
+	size_t			 limit;	/* cap on the sum of chunk sizes */
+	size_t			 total;	/* sum of chunk sizes */
+	size_t			 used;	/* bytes handed out, all chunks */
 };
 
 static struct arena_chunk	*arena_chunk_new(size_t);

@@ -36,8 +36,10 @@
 
 #define PLUGIN_LOG_MAX		1024
 #define PLUGIN_NAME_CHARS	"abcdefghijklmnopqrstuvwxyz0123456789_"
-#define PLUGIN_FIELD_FLAGS	(INBOX_FIELD_SECRET | INBOX_FIELD_REQUIRED | \
-				    INBOX_FIELD_ROUTING | INBOX_FIELD_APP_SECRET)
+#define PLUGIN_FIELD_FLAGS	(INBOX_FIELD_SECRET | \
+				    INBOX_FIELD_REQUIRED | \
+				    INBOX_FIELD_ROUTING | \
+				    INBOX_FIELD_APP_SECRET)
 #define PLUGIN_CAPS		(PLUGIN_CAP_SEND | INBOX_CAP_WEBHOOK | \
 				    INBOX_CAP_CARE_WINDOW | INBOX_CAP_REGISTER)
 
@@ -662,8 +664,8 @@ plugin_check_fields(struct host_plugin *p, char *why, size_t size)
 	for (i = 0; i < d->nfields; i++) {
 		f = &d->fields[i];
 		if (!plugin_name_ok(f->name)) {
-			(void)snprintf(why, size, "%s field %zu: name \"%.40s\" "
-			    "is not [a-z0-9_]{1,32}", d->name, i,
+			(void)snprintf(why, size, "%s field %zu: name "
+			    "\"%.40s\" is not [a-z0-9_]{1,32}", d->name, i,
 			    f->name == NULL ? "(null)" : f->name);
 			return (-1);
 		}
@@ -688,9 +690,9 @@ plugin_check_fields(struct host_plugin *p, char *why, size_t size)
 		}
 		if ((f->flags & INBOX_FIELD_ROUTING) &&
 		    ((f->flags & INBOX_FIELD_SECRET) || nrouting++ > 0)) {
-			(void)snprintf(why, size, "%s field %s: a routing field "
-			    "must be the only one and not secret", d->name,
-			    f->name);
+			(void)snprintf(why, size, "%s field %s: a routing "
+			    "field must be the only one and not secret",
+			    d->name, f->name);
 			return (-1);
 		}
 		if ((f->flags & INBOX_FIELD_APP_SECRET) &&

@@ -20,17 +20,18 @@
 
 /* Size of an ABI 1.0 descriptor: up to and including send_build. Fields
  * appended by later minors come after it and never change it. */
-#define PLUGIN_DESC_SIZE_1_0	(offsetof(struct inbox_plugin, send_build) + \
-				    sizeof(((struct inbox_plugin *)0)->send_build))
+#define PLUGIN_DESC_SIZE_1_0						\
+	(offsetof(struct inbox_plugin, send_build) +			\
+	    sizeof(((struct inbox_plugin *)0)->send_build))
 
 #define PLUGIN_NAME_MAX		32
 #define PLUGIN_FIELDS_MAX	32
 /* Longest credential value accepted for a field that declares max_len 0. */
 #define PLUGIN_CRED_MAX		4096
 /* Capabilities that mean the plugin sends messages. */
-#define PLUGIN_CAP_SEND		(INBOX_CAP_TEXT | INBOX_CAP_MEDIA | \
-				    INBOX_CAP_TEMPLATE | INBOX_CAP_INTERACTIVE | \
-				    INBOX_CAP_REACTION)
+#define PLUGIN_CAP_SEND							\
+	(INBOX_CAP_TEXT | INBOX_CAP_MEDIA | INBOX_CAP_TEMPLATE |	\
+	    INBOX_CAP_INTERACTIVE | INBOX_CAP_REACTION)
 
 struct host_field;
 
@@ -44,7 +45,7 @@ struct host_plugin {
 	struct inbox_plugin	 desc;
 	char			*path;
 	void			*dl;
-	struct host_field	*fields;	/* compiled patterns, per field */
+	struct host_field	*fields;	/* compiled patterns */
 };
 
 struct plugin_registry;

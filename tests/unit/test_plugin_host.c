@@ -21,6 +21,7 @@
 static void	 log_capture(int, const char *);
 static const char *config_test(const char *);
 static const char *last_line(void);
+static const char *detail(json_t *, const char *);
 static void	 refuse(const char *, const char *);
 static int	 setup(void **);
 static int	 teardown(void **);
@@ -59,6 +60,13 @@ static const char *
 last_line(void)
 {
 	return (nlines == 0 ? "" : lines[nlines - 1]);
+}
+
+/* The message validation left for field, or NULL. */
+static const char *
+detail(json_t *d, const char *field)
+{
+	return (json_string_value(json_object_get(d, field)));
 }
 
 /* Loading path is refused with exactly one log line containing want. */
@@ -235,7 +243,8 @@ test_old_minor_tail_reads_null(void **state)
 	/* A descriptor larger than the host's is cut to the host's size. */
 	memset(&future, 0xff, sizeof(future));
 	assert_int_equal(plugin_desc_copy(&future.v1_0,
-	    sizeof(struct inbox_plugin), &p->desc), sizeof(struct inbox_plugin));
+	    sizeof(struct inbox_plugin), &p->desc),
+	    sizeof(struct inbox_plugin));
 	assert_int_equal(*(const unsigned char *)&future.appended_fn, 0xff);
 }
 
@@ -363,21 +372,18 @@ test_creds_validate(void **state)
 	assert_int_equal(plugin_creds_validate(p, ok, 2, d), 0);
 
 	assert_int_equal(plugin_creds_validate(p, NULL, 0, d), 2);
-	assert_string_equal(json_string_value(json_object_get(d,
-	    "phone_number_id")), "is required");
-	assert_string_equal(json_string_value(json_object_get(d,
-	    "access_token")), "is required");
+	assert_string_equal(detail(d, "phone_number_id"), "is required");
+	assert_string_equal(detail(d, "access_token"), "is required");
 	json_object_clear(d);
 
 	assert_int_equal(plugin_creds_validate(p, bad, 4, d), 4);
-	assert_string_equal(json_string_value(json_object_get(d,
-	    "phone_number_id")), "does not have the expected format: digits "
-	    "only");
-	assert_string_equal(json_string_value(json_object_get(d,
-	    "access_token")), "must not contain control characters");
-	assert_string_equal(json_string_value(json_object_get(d,
-	    "app_secret")), "does not have the expected format: 32 hex digits");
-	assert_string_equal(json_string_value(json_object_get(d, "page_id")),
+	assert_string_equal(detail(d, "phone_number_id"),
+	    "does not have the expected format: digits only");
+	assert_string_equal(detail(d, "access_token"),
+	    "must not contain control characters");
+	assert_string_equal(detail(d, "app_secret"),
+	    "does not have the expected format: 32 hex digits");
+	assert_string_equal(detail(d, "page_id"),
 	    "is not a field of this channel");
 	/* Values, secret or not, never appear in the details. */
 	assert_non_null(s = json_dumps(d, 0));
@@ -387,10 +393,10 @@ test_creds_validate(void **state)
 	json_object_clear(d);
 
 	assert_int_equal(plugin_creds_validate(p, bad2, 4, d), 2);
-	assert_string_equal(json_string_value(json_object_get(d,
-	    "phone_number_id")), "must be at most 20 bytes");
-	assert_string_equal(json_string_value(json_object_get(d,
-	    "access_token")), "is given more than once");
+	assert_string_equal(detail(d, "phone_number_id"),
+	    "must be at most 20 bytes");
+	assert_string_equal(detail(d, "access_token"),
+	    "is given more than once");
 	json_object_clear(d);
 
 	/* "[0-9a-f]{32}|none" is anchored as a whole: "nonex" fails. */

@@ -19,6 +19,8 @@ static int	good_webhook_parse(const struct inbox_call *, const char *,
 		    size_t, struct inbox_parsed *);
 static int	good_send_build(const struct inbox_call *, const char *,
 		    size_t, struct inbox_http_request *);
+static int	good_post(const struct inbox_call *,
+		    struct inbox_http_request *, const char *, const char *);
 static int	good_auth(const struct inbox_call *,
 		    struct inbox_http_request *);
 
@@ -126,16 +128,10 @@ good_register_build(const struct inbox_call *call, const char *url,
 
 	if ((base = call->host->config("GOOD_API_BASE")) == NULL)
 		return (INBOX_EINVAL);
-	r->method = "POST";
-	r->url = call->host->printf(call->arena, "%s/webhook", base);
-	r->body = call->host->printf(call->arena,
-	    "{\"url\":\"%s\",\"headers\":{\"%s\":\"%s\"}}", url, hname, hvalue);
-	if (r->url == NULL || r->body == NULL)
-		return (INBOX_ENOMEM);
-	r->body_len = strlen(r->body);
-	r->headers[r->nheaders].name = "Content-Type";
-	r->headers[r->nheaders++].value = "application/json";
-	return (good_auth(call, r));
+	return (good_post(call, r, call->host->printf(call->arena,
+	    "%s/webhook", base), call->host->printf(call->arena,
+	    "{\"url\":\"%s\",\"headers\":{\"%s\":\"%s\"}}", url, hname,
+	    hvalue)));
 }
 
 /* One event naming the body's length and the first byte of its HMAC
@@ -174,12 +170,22 @@ good_send_build(const struct inbox_call *call, const char *msg, size_t len,
 	if ((base = call->host->config("GOOD_API_BASE")) == NULL ||
 	    (id = inbox_cred_get(call, "phone_number_id")) == NULL)
 		return (INBOX_EINVAL);
-	r->method = "POST";
-	r->url = call->host->printf(call->arena, "%s/%s/messages", base, id);
-	r->body = call->host->strndup(call->arena, msg, len);
-	if (r->url == NULL || r->body == NULL)
+	return (good_post(call, r, call->host->printf(call->arena,
+	    "%s/%s/messages", base, id), call->host->strndup(call->arena, msg,
+	    len)));
+}
+
+/* POST url with a JSON body, both from the arena (NULL: exhausted). */
+static int
+good_post(const struct inbox_call *call, struct inbox_http_request *r,
+    const char *url, const char *body)
+{
+	if (url == NULL || body == NULL)
 		return (INBOX_ENOMEM);
-	r->body_len = strlen(r->body);
+	r->method = "POST";
+	r->url = url;
+	r->body = body;
+	r->body_len = strlen(body);
 	r->headers[r->nheaders].name = "Content-Type";
 	r->headers[r->nheaders++].value = "application/json";
 	return (good_auth(call, r));
