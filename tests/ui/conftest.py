@@ -1,0 +1,225 @@
+"""Browser tests: real headless Chromium (Debian's chromium and
+chromium-driver) driving the real UI that kore serves from assets/dist,
+against the `server` fixture of tests/conftest.py.
+
+Each test gets fresh browser profiles (`browser()` makes one; call it
+again for a second person), which are closed and checked for JavaScript
+errors afterwards. Screens are found the way people find them: by
+headings, labels and button text, not by CSS classes.
+"""
+import os
+import shutil
+import tempfile
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from apiclient import PASSWORD, unique_email
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHOTS = os.path.join(ROOT, "docs", "screenshots")
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--hide-scrollbars",
+    "--force-device-scale-factor=1", "--lang=en-US",
+]
+
+
+def xpath_literal(s):
+    """s as an XPath string literal, whatever quotes it holds."""
+    if "'" not in s:
+        return f"'{s}'"
+    if '"' not in s:
+        return f'"{s}"'
+    return "concat(" + ", \"'\", ".join(f"'{p}'" for p in s.split("'")) + ")"
+
+
+class Browser:
+    """One person's browser, with the few verbs the tests need."""
+
+    def __init__(self, base, width, height):
+        self.base = base
+        self.profile = tempfile.mkdtemp(prefix="inbox-chromium-")
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = "/usr/bin/chromium"
+        for flag in CHROMIUM_FLAGS:
+            opts.add_argument(flag)
+        opts.add_argument(f"--user-data-dir={self.profile}")
+        opts.add_argument(f"--window-size={width},{height}")
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(
+            service=Service("/usr/bin/chromedriver"), options=opts)
+        self.driver.set_window_size(width, height)
+        self.wait = WebDriverWait(self.driver, 15)
+
+    def quit(self):
+        try:
+            self.driver.quit()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    # --- navigation -------------------------------------------------------
+
+    def open(self, path="/"):
+        self.driver.get(self.base + "/#" + path)
+        return self
+
+    def path(self):
+        url = self.driver.current_url
+        return url.split("#", 1)[1] if "#" in url else "/"
+
+    def wait_path(self, path):
+        try:
+            self.wait.until(lambda d: self.path() == path)
+        except TimeoutException:
+            raise AssertionError(f"expected #{path}, at #{self.path()}")
+
+    # --- finding ----------------------------------------------------------
+
+    def find(self, css, scope=None):
+        return (scope or self.driver).find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css, scope=None):
+        return (scope or self.driver).find_elements(By.CSS_SELECTOR, css)
+
+    def wait_for(self, css):
+        try:
+            return self.wait.until(lambda d: self._visible(css))
+        except TimeoutException:
+            raise AssertionError(f"no visible {css!r}; page says:\n{self.text()}")
+
+    def _visible(self, css):
+        for el in self.driver.find_elements(By.CSS_SELECTOR, css):
+            if el.is_displayed():
+                return el
+        return False
+
+    def text(self):
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def wait_text(self, text, css="body"):
+        try:
+            self.wait.until(lambda d: any(
+                text in el.text for el in d.find_elements(By.CSS_SELECTOR, css)))
+        except TimeoutException:
+            raise AssertionError(f"no {text!r} in {css}; page says:\n{self.text()}")
+
+    def wait_heading(self, text):
+        self.wait_text(text, "h1")
+
+    def field(self, label, scope=None):
+        """The control that the visible label names."""
+        def find(_):
+            labels = (scope or self.driver).find_elements(
+                By.XPATH, f".//label[normalize-space()={xpath_literal(label)}]")
+            for lab in labels:
+                ctl = self.driver.find_elements(By.ID, lab.get_attribute("for"))
+                if ctl:
+                    return ctl[0]
+            return False
+        try:
+            return self.wait.until(find)
+        except TimeoutException:
+            raise AssertionError(f"no field labelled {label!r}; page says:\n{self.text()}")
+
+    def button(self, text, scope=None):
+        xp = (f".//*[self::button or self::a][normalize-space()={xpath_literal(text)}"
+              f" or @aria-label={xpath_literal(text)}]")
+        def find(_):
+            for el in (scope or self.driver).find_elements(By.XPATH, xp):
+                if el.is_displayed():
+                    return el
+            return False
+        try:
+            return self.wait.until(find)
+        except TimeoutException:
+            raise AssertionError(f"no button {text!r}; page says:\n{self.text()}")
+
+    # --- doing ------------------------------------------------------------
+
+    def fill(self, label, value, scope=None):
+        el = self.field(label, scope)
+        el.clear()
+        el.send_keys(value)
+        return el
+
+    def click(self, text, scope=None):
+        self.button(text, scope).click()
+
+    def choose(self, label, value, scope=None):
+        from selenium.webdriver.support.ui import Select
+        Select(self.field(label, scope)).select_by_value(value)
+
+    def shot(self, name):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+    # --- the steps many tests share --------------------------------------
+
+    def signup(self, org="Acme", name="Ann Owner", email=None,
+               password=PASSWORD):
+        """Signs up through the form; returns the email used."""
+        email = email or unique_email("owner")
+        self.open("/signup")
+        self.wait_heading("Create your organization")
+        self.fill("Organization name", org)
+        self.fill("Your name", name)
+        self.fill("Email", email)
+        self.fill("Password", password)
+        self.click("Create organization")
+        self.wait_path("/inbox")
+        self.wait_heading("Inbox")
+        return email
+
+    def login(self, email, password=PASSWORD):
+        self.open("/login")
+        self.wait_heading("Sign in")
+        self.fill("Email", email)
+        self.fill("Password", password)
+        self.click("Sign in")
+
+    def account_menu(self):
+        """Opens the account menu; returns its panel."""
+        if not self.find_all("#account-panel"):
+            self.find(".account-button").click()
+        return self.wait_for("#account-panel")
+
+    def current_org(self):
+        return self.find(".account-org").text
+
+    def logout(self):
+        self.click("Log out", self.account_menu())
+        self.wait_path("/login")
+
+    def js_errors(self):
+        """Console errors other than failed requests (a 401 is expected)."""
+        return [e["message"] for e in self.driver.get_log("browser")
+                if e["level"] == "SEVERE"
+                and "Failed to load resource" not in e["message"]]
+
+
+@pytest.fixture
+def browser(server):
+    """Makes browsers: browser() for a desktop, browser(360, 740) for a
+    phone. All are closed at the end, and must have logged no JS error."""
+    made = []
+
+    def make(width=1200, height=800):
+        b = Browser(server.url, width, height)
+        made.append(b)
+        return b
+
+    yield make
+    errors = []
+    for b in made:
+        try:
+            errors += b.js_errors()
+        finally:
+            b.quit()
+    assert not errors, "JavaScript errors:\n" + "\n".join(errors)
