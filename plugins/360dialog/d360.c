@@ -11,8 +11,8 @@
  * learned from the connection test. Webhook bodies and send bodies are
  * the Cloud API's (plugins/common/wa_*).
  */
+#include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 #include "inbox_plugin.h"
 #include "common/graph.h"
@@ -106,20 +106,25 @@ d360_test_build(const struct inbox_call *call, struct inbox_http_request *req)
 /*
  * POST /v1/configs/webhook {"url", "headers": {name: value}}: 360dialog
  * sends the header with every webhook, which is how the host knows the
- * channel a delivery is for and that it came from 360dialog.
+ * channel a delivery is for and that it came from 360dialog. The name
+ * is letters, digits and '-' (360dialog refuses '_' in headers), and
+ * neither it nor the value may hold a control character.
  */
 static int
 d360_register_build(const struct inbox_call *call, const char *url,
     const char *header_name, const char *header_value,
     struct inbox_http_request *req)
 {
-	json_t	*body;
-	int	 rc;
+	json_t		*body;
+	const char	*p;
+	int		 rc;
 
-	if (url == NULL || *url == '\0' || header_name == NULL ||
-	    *header_name == '\0' || header_value == NULL ||
-	    *header_value == '\0')
+	if (!http_printable(url) || !http_printable(header_name) ||
+	    !http_printable(header_value))
 		return (INBOX_EINVAL);
+	for (p = header_name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return (INBOX_EINVAL);
 	body = json_pack("{s:s, s:{s:s}}", "url", url, "headers",
 	    header_name, header_value);
 	if (body == NULL)

@@ -46,6 +46,7 @@ static void		*jalloc(size_t);
 static void		 jfree(void *);
 static void		 test_log(int, const char *);
 static const char	*test_config(const char *);
+static int		 case_cmp(const void *, const void *);
 static size_t		 list_cases(const char *, struct gcase *, size_t);
 static json_t		*run_case(const struct inbox_plugin *, json_t *,
 			    struct inbox_arena *, long, int *);
