@@ -61,6 +61,7 @@ extern u_int8_t	*key_sessions;
 extern u_int8_t	*key_tokens;
 extern u_int8_t	*key_csrf;
 extern u_int8_t	*key_invites;
+extern u_int8_t	*key_webhooks;
 
 void		 keys_init(void);
 /* A random secret as base64url (43 chars for 32 bytes) into out. */
@@ -205,6 +206,12 @@ int		 h_token_create(struct call *);
 int		 h_invitation_create(struct call *);
 int		 h_invitation_preview(struct call *);
 int		 h_invitation_accept(struct call *);
+int		 h_plugins(struct call *);
+int		 h_channel_read(struct call *);
+int		 h_channel_connect(struct call *);
+int		 h_channel_update(struct call *);
+int		 h_channel_test(struct call *);
+int		 h_channel_reconnect(struct call *);
 
 /* ---------------------------------------------------------------- plugins */
 
@@ -212,6 +219,10 @@ int		 h_invitation_accept(struct call *);
 void		 plugins_init(void);
 /* A JSON array of the loaded plugins' names (new reference). */
 json_t		*plugins_names(void);
+/* {adapter: {url, verify_token, ...}} (borrowed). */
+json_t		*plugins_webhooks(void);
+struct plugin_registry;
+extern struct plugin_registry	*plugins;
 
 void		 password_init(void);
 

@@ -17,6 +17,7 @@ u_int8_t	*key_sessions;
 u_int8_t	*key_tokens;
 u_int8_t	*key_csrf;
 u_int8_t	*key_invites;
+u_int8_t	*key_webhooks;
 
 static u_int8_t	*keys_derive(const char *);
 
@@ -53,6 +54,7 @@ keys_init(void)
 	key_tokens = keys_derive("apitoken");
 	key_csrf = keys_derive("csrf");
 	key_invites = keys_derive("invites");
+	key_webhooks = keys_derive("webhooks");
 }
 
 void

@@ -27,6 +27,10 @@ static const char SQL_MEMBER_REMOVE[] = API_SQL("member_remove");
 static const char SQL_INVITES_LIST[] = API_SQL("invitations_list");
 static const char SQL_INVITE_REVOKE[] = API_SQL("invitation_revoke");
 static const char SQL_AUDIT_LIST[] = API_SQL("audit_list");
+static const char SQL_CHANNELS_LIST[] = API_SQL("channels_list");
+static const char SQL_CHANNEL_GET[] = API_SQL("channel_get");
+static const char SQL_CHANNEL_DISCONNECT[] = API_SQL("channel_disconnect");
+static const char SQL_CHANNEL_DELETE[] = API_SQL("channel_delete");
 
 #define GET	HTTP_METHOD_GET
 #define POST	HTTP_METHOD_POST
@@ -55,6 +59,17 @@ static const struct route routes[] = {
 	{ POST,	  "/api/v1/invitations/accept", B, NULL, h_invitation_accept },
 	{ DELETE, "/api/v1/invitations/:id", A, SQL_INVITE_REVOKE, call_simple },
 	{ GET,	  "/api/v1/audit-log", A, SQL_AUDIT_LIST, call_simple },
+	{ GET,	  "/api/v1/plugins", 0, NULL, h_plugins },
+	{ GET,	  "/api/v1/channels", A, SQL_CHANNELS_LIST, h_channel_read },
+	{ POST,	  "/api/v1/channels", A | B, NULL, h_channel_connect },
+	{ GET,	  "/api/v1/channels/:id", A, SQL_CHANNEL_GET, h_channel_read },
+	{ PATCH,  "/api/v1/channels/:id", A | B, NULL, h_channel_update },
+	{ DELETE, "/api/v1/channels/:id", A, SQL_CHANNEL_DELETE, call_simple },
+	{ POST,	  "/api/v1/channels/:id/test", A, NULL, h_channel_test },
+	{ POST,	  "/api/v1/channels/:id/reconnect", A, NULL,
+	    h_channel_reconnect },
+	{ POST,	  "/api/v1/channels/:id/disconnect", A, SQL_CHANNEL_DISCONNECT,
+	    h_channel_read },
 };
 
 int		api_dispatch(struct http_request *);

@@ -1,0 +1,614 @@
+/*
+ * channels.c: connecting social accounts, testing and changing them.
+ *
+ * Every change that involves the provider runs in three steps: the
+ * database says who is asking and hands over the organization's wrapped
+ * data key (and, for an existing channel, its sealed credentials); a
+ * task thread asks the provider, through the channel's plugin, whether
+ * the credentials work (and, for providers that need it, registers our
+ * webhook); the database saves the outcome in one statement. Secrets
+ * are sealed and unsealed here, in the worker, and never leave it: the
+ * database holds only blobs and the API only hints ("••••1234").
+ */
+#include <sodium.h>
+
+#include "app.h"
+#include "http_client.h"
+#include "plugin_host.h"
+#include "vault.h"
+
+#define CHANNEL_HTTP_TIMEOUT_MS	10000
+#define WEBHOOK_SECRET_HEADER	"X-Inbox-Secret"
+
+static const char SQL_BEGIN[] =
+    "SELECT status, body::text FROM api.channel_begin($1, $2::jsonb, "
+    "$3::jsonb)";
+static const char SQL_SAVE[] =
+    "SELECT status, body::text FROM api.channel_save($1, $2::jsonb, "
+    "$3::jsonb)";
+
+/* Everything the task thread needs, and what it found out. */
+struct chan_job {
+	const struct host_plugin	*plugin;
+	struct inbox_cred		 creds[PLUGIN_FIELDS_MAX];
+	size_t				 ncreds;
+	int				 do_register;
+	char				 webhook_url[512];
+	char				 webhook_secret[VAULT_TOKEN_LEN + 1];
+
+	int				 outcome;	/* INBOX_OUTCOME_* */
+	char				 kind[16];
+	char				 message[300];
+	char				 routing_key[128];
+	char				 account_name[128];
+};
+
+/* The step's own state, kept across steps in c->task_arg. */
+struct chan_call {
+	struct chan_job		*job;
+	struct vault_datakey	 dk;
+	int			 have_dk;
+	char			 org[40];
+	char			 channel[40];
+};
+
+static int	chan_task(struct kore_task *);
+static void	chan_free(void *);
+static int	chan_ask(struct kore_task *, struct chan_job *,
+		    struct inbox_call *, int);
+static int	chan_begin_result(struct call *, const char *);
+static int	chan_recheck(struct call *, const char *);
+static int	chan_creds_from_body(struct call *, json_t *);
+static int	chan_creds_from_store(struct call *, json_t *);
+static int	chan_creds_set(struct chan_job *, const char *, const char *);
+static int	chan_seal(struct call *);
+static int	chan_start_task(struct call *, int);
+static void	chan_outcome(struct call *, const char *);
+static const struct host_plugin *chan_plugin(struct call *, const char *);
+
+static void
+chan_free(void *arg)
+{
+	struct chan_call	*cc = arg;
+	size_t			 i;
+
+	if (cc->job != NULL) {
+		for (i = 0; i < cc->job->ncreds; i++) {
+			sodium_memzero((char *)cc->job->creds[i].value,
+			    strlen(cc->job->creds[i].value));
+			kore_free((char *)cc->job->creds[i].value);
+		}
+		sodium_memzero(cc->job, sizeof(*cc->job));
+		kore_free(cc->job);
+	}
+	if (cc->have_dk)
+		vault_datakey_wipe(&cc->dk);
+	kore_free(cc);
+}
+
+static const struct host_plugin *
+chan_plugin(struct call *c, const char *name)
+{
+	const struct host_plugin	*p;
+
+	if (name == NULL || (p = plugin_find(plugins, name)) == NULL) {
+		reply_error(c->req, 422, "UNKNOWN_ADAPTER",
+		    "adapter must be one of the installed plugins (see GET "
+		    "/api/v1/plugins)", json_pack("{s:s}", "adapter",
+		    "is not an installed plugin"));
+		return (NULL);
+	}
+	return (p);
+}
+
+/* Sets (or replaces) one credential, copying the value. */
+static int
+chan_creds_set(struct chan_job *j, const char *name, const char *value)
+{
+	const struct inbox_plugin	*d = &j->plugin->desc;
+	size_t				 i;
+
+	for (i = 0; i < j->ncreds; i++) {
+		if (strcmp(j->creds[i].name, name) == 0) {
+			sodium_memzero((char *)j->creds[i].value,
+			    strlen(j->creds[i].value));
+			kore_free((char *)j->creds[i].value);
+			j->creds[i].value = kore_strdup(value);
+			return (0);
+		}
+	}
+	/* Names point into the plugin's own field table. */
+	for (i = 0; i < d->nfields; i++) {
+		if (strcmp(d->fields[i].name, name) == 0 &&
+		    j->ncreds < PLUGIN_FIELDS_MAX) {
+			j->creds[j->ncreds].name = d->fields[i].name;
+			j->creds[j->ncreds].value = kore_strdup(value);
+			j->ncreds++;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/*
+ * The credentials the client sent, on top of what the job has: every
+ * value a string, the whole set valid for the plugin. -1 after replying.
+ */
+static int
+chan_creds_from_body(struct call *c, json_t *creds)
+{
+	struct chan_call	*cc = c->task_arg;
+	const char		*name;
+	json_t			*v, *details;
+
+	if (!json_is_object(creds))
+		return (reply_error(c->req, 422, "VALIDATION_FAILED",
+		    "credentials must be an object", json_pack("{s:s}",
+		    "credentials", "must be an object")), -1);
+	details = json_object();
+	json_object_foreach(creds, name, v) {
+		if (!json_is_string(v))
+			json_object_set_new(details, name, json_string(
+			    "must be a string"));
+		else if (chan_creds_set(cc->job, name,
+		    json_string_value(v)) == -1)
+			json_object_set_new(details, name, json_string(
+			    "is not a field of this adapter"));
+	}
+	if (json_object_size(details) == 0 &&
+	    plugin_creds_validate(cc->job->plugin, cc->job->creds,
+	    cc->job->ncreds, details) != 0 && json_object_size(details) == 0)
+		json_object_set_new(details, "credentials",
+		    json_string("could not be checked"));
+	if (json_object_size(details) != 0) {
+		reply_error(c->req, 422, "VALIDATION_FAILED",
+		    "Some credentials are missing or invalid", details);
+		return (-1);
+	}
+	json_decref(details);
+	return (0);
+}
+
+/* An existing channel's credentials: config as is, secrets unsealed. */
+static int
+chan_creds_from_store(struct call *c, json_t *b)
+{
+	struct chan_call	*cc = c->task_arg;
+	const char		*name, *hex;
+	json_t			*v;
+	u_int8_t		*blob;
+	char			*plain;
+	size_t			 blen, plen;
+	int			 rc;
+
+	json_object_foreach(json_object_get(b, "config"), name, v)
+		chan_creds_set(cc->job, name, json_string_value(v));
+	json_object_foreach(json_object_get(b, "secrets"), name, v) {
+		hex = json_string_value(json_object_get(v, "sealed"));
+		if (hex == NULL || !cc->have_dk)
+			return (-1);
+		blob = kore_malloc(strlen(hex) / 2 + 1);
+		plain = kore_malloc(strlen(hex) / 2 + 1);
+		rc = sodium_hex2bin(blob, strlen(hex) / 2 + 1, hex,
+		    strlen(hex), NULL, &blen, NULL) == 0 ? vault_unseal(&cc->dk,
+		    cc->org, cc->channel, name, blob, blen,
+		    (uint32_t)json_integer_value(json_object_get(v,
+		    "key_version")), plain, strlen(hex) / 2 + 1, &plen) : -1;
+		if (rc == VAULT_OK)
+			chan_creds_set(cc->job, name, plain);
+		sodium_memzero(plain, strlen(hex) / 2 + 1);
+		kore_free(plain);
+		kore_free(blob);
+		if (rc != VAULT_OK) {
+			kore_log(LOG_ERR, "channel %s: field %s does not "
+			    "decrypt: %s", cc->channel, name,
+			    vault_strerror(rc));
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Step one's answer: the org's data key (made now if it has none) and
+ * the channel's ids. -1 after replying.
+ */
+static int
+chan_begin_result(struct call *c, const char *adapter)
+{
+	struct chan_call	*cc = c->task_arg;
+	u_int8_t		 wrapped[VAULT_WRAPPED_LEN], raw[256];
+	char			 hex[VAULT_WRAPPED_LEN * 2 + 1];
+	const char		*dkhex;
+	json_t			*b;
+	size_t			 rawlen;
+	int			 status, rc;
+
+	if (call_api_result(c, &status, &b) == -1)
+		return (-1);
+	kore_strlcpy(cc->org, json_string_value(json_object_get(b, "org_id")),
+	    sizeof(cc->org));
+	kore_strlcpy(cc->channel, json_string_value(json_object_get(b,
+	    "channel_id")), sizeof(cc->channel));
+	if (adapter == NULL)
+		adapter = json_string_value(json_object_get(b, "adapter"));
+	if (cc->job == NULL) {
+		cc->job = kore_calloc(1, sizeof(*cc->job));
+		if ((cc->job->plugin = plugin_find(plugins, adapter ?
+		    adapter : "")) == NULL) {
+			json_decref(b);
+			reply_error(c->req, 409, "ADAPTER_NOT_LOADED",
+			    "This channel's plugin is not installed on the "
+			    "server", NULL);
+			return (-1);
+		}
+	}
+
+	if ((dkhex = json_string_value(json_object_get(b, "data_key")))
+	    == NULL) {
+		rc = vault_datakey_new(app_vault, cc->org, &cc->dk, wrapped);
+		sodium_bin2hex(hex, sizeof(hex), wrapped, sizeof(wrapped));
+		json_object_set_new(c->srv, "data_key", json_string(hex));
+		json_object_set_new(c->srv, "data_key_version",
+		    json_integer(VAULT_DATAKEY_V1));
+	} else {
+		rc = sodium_hex2bin(raw, sizeof(raw), dkhex, strlen(dkhex),
+		    NULL, &rawlen, NULL) == 0 ? vault_datakey_unwrap(app_vault,
+		    cc->org, raw, rawlen, (uint32_t)json_integer_value(
+		    json_object_get(b, "data_key_version")), &cc->dk) : -1;
+	}
+	if (rc != VAULT_OK) {
+		kore_log(LOG_ERR, "org %s: data key: %s", cc->org,
+		    vault_strerror(rc));
+		json_decref(b);
+		reply_error(c->req, 500, "VAULT_ERROR",
+		    "This organization's credentials cannot be decrypted "
+		    "with the server's master key", NULL);
+		return (-1);
+	}
+	cc->have_dk = 1;
+	if (json_object_get(b, "secrets") != NULL &&
+	    chan_creds_from_store(c, b) == -1) {
+		json_decref(b);
+		reply_error(c->req, 500, "VAULT_ERROR",
+		    "This channel's credentials cannot be decrypted", NULL);
+		return (-1);
+	}
+	json_decref(b);
+	return (0);
+}
+
+/* Runs one plugin-built request and classifies the answer. */
+static int
+chan_ask(struct kore_task *t, struct chan_job *j, struct inbox_call *call,
+    int op)
+{
+	const struct inbox_plugin	*p = &j->plugin->desc;
+	struct inbox_http_request	 req;
+	struct inbox_http_response	 resp;
+	struct inbox_result		 out;
+	struct http_result		 res;
+	int				 rc;
+
+	(void)t;
+	memset(&req, 0, sizeof(req));
+	memset(&out, 0, sizeof(out));
+	rc = op == INBOX_OP_TEST ? p->test_build(call, &req) :
+	    p->register_build(call, j->webhook_url, WEBHOOK_SECRET_HEADER,
+	    j->webhook_secret, &req);
+	if (rc != INBOX_OK) {
+		j->outcome = INBOX_OUTCOME_PERMANENT;
+		snprintf(j->kind, sizeof(j->kind), "rejected");
+		snprintf(j->message, sizeof(j->message),
+		    "These credentials cannot be used with this provider");
+		return (-1);
+	}
+	if (http_client_perform(&req, CHANNEL_HTTP_TIMEOUT_MS, &res) == -1) {
+		j->outcome = INBOX_OUTCOME_RETRY;
+		snprintf(j->kind, sizeof(j->kind), "%s", res.timed_out ?
+		    "timeout" : "unreachable");
+		snprintf(j->message, sizeof(j->message), "%s", res.timed_out ?
+		    "The provider did not answer in time" :
+		    "The provider could not be reached");
+		http_result_free(&res);
+		return (-1);
+	}
+	http_result_response(&res, &resp);
+	rc = p->classify(call, op, &resp, &out);
+	j->outcome = rc == INBOX_OK ? out.outcome : INBOX_OUTCOME_PERMANENT;
+	switch (j->outcome) {
+	case INBOX_OUTCOME_OK:
+		snprintf(j->kind, sizeof(j->kind), "ok");
+		if (out.routing_key != NULL)
+			snprintf(j->routing_key, sizeof(j->routing_key), "%s",
+			    out.routing_key);
+		if (out.account_name != NULL)
+			snprintf(j->account_name, sizeof(j->account_name),
+			    "%s", out.account_name);
+		break;
+	case INBOX_OUTCOME_AUTH:
+		snprintf(j->kind, sizeof(j->kind), "auth");
+		snprintf(j->message, sizeof(j->message), "Credentials "
+		    "rejected: %s", out.error_title ? out.error_title :
+		    "the provider refused the token");
+		break;
+	case INBOX_OUTCOME_NOT_FOUND:
+		snprintf(j->kind, sizeof(j->kind), "not_found");
+		snprintf(j->message, sizeof(j->message), "Account not found: "
+		    "%s", out.error_title ? out.error_title :
+		    "check the account id");
+		break;
+	case INBOX_OUTCOME_RETRY:
+		snprintf(j->kind, sizeof(j->kind), "unavailable");
+		snprintf(j->message, sizeof(j->message), "The provider is "
+		    "unavailable (HTTP %d)%s%s", res.status,
+		    out.error_title ? ": " : "",
+		    out.error_title ? out.error_title : "");
+		break;
+	default:
+		snprintf(j->kind, sizeof(j->kind), "rejected");
+		snprintf(j->message, sizeof(j->message), "The provider "
+		    "refused: %s", out.error_title ? out.error_title :
+		    "no reason given");
+		break;
+	}
+	http_result_free(&res);
+	return (j->outcome == INBOX_OUTCOME_OK ? 0 : -1);
+}
+
+/* On a task thread: touches only its job. */
+static int
+chan_task(struct kore_task *t)
+{
+	struct chan_call	*cc = call_task_arg(t);
+	struct chan_job		*j = cc->job;
+	struct inbox_call	 call;
+
+	if (plugin_call_begin(&call, j->creds, j->ncreds) == -1)
+		return (KORE_RESULT_ERROR);
+	if (chan_ask(t, j, &call, INBOX_OP_TEST) == 0 && j->do_register)
+		(void)chan_ask(t, j, &call, INBOX_OP_REGISTER);
+	plugin_call_end(&call);
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Asks the provider on a task thread; with may_register, providers that
+ * need it get our webhook registered with a fresh per-channel secret.
+ */
+static int
+chan_start_task(struct call *c, int may_register)
+{
+	struct chan_call	*cc = c->task_arg;
+	struct chan_job		*j = cc->job;
+	char			 hash[65];
+
+	if (may_register &&
+	    (j->plugin->desc.capabilities & INBOX_CAP_REGISTER)) {
+		j->do_register = 1;
+		snprintf(j->webhook_url, sizeof(j->webhook_url),
+		    "%s/api/v1/webhooks/%s", app_config.public_url,
+		    j->plugin->desc.name);
+		keys_random_token(j->webhook_secret,
+		    sizeof(j->webhook_secret));
+		keys_hash_hex(key_webhooks, j->webhook_secret, hash);
+		json_object_set_new(c->srv, "webhook_secret_hash",
+		    json_string(hash));
+	}
+	return (call_task(c, chan_task, cc, chan_free));
+}
+
+/* What the provider said, for channel_save; mode is the change. */
+static void
+chan_outcome(struct call *c, const char *mode)
+{
+	struct chan_call	*cc = c->task_arg;
+	struct chan_job		*j = cc->job;
+	const char		*rk = j->routing_key[0] ? j->routing_key : NULL;
+	size_t			 i;
+
+	for (i = 0; rk == NULL && i < j->plugin->desc.nfields; i++) {
+		if (j->plugin->desc.fields[i].flags & INBOX_FIELD_ROUTING)
+			rk = inbox_cred_get(&(struct inbox_call){ .creds =
+			    j->creds, .ncreds = j->ncreds },
+			    j->plugin->desc.fields[i].name);
+	}
+	json_object_set_new(c->srv, "mode", json_string(mode));
+	json_object_set_new(c->srv, "channel_id", json_string(cc->channel));
+	json_object_set_new(c->srv, "adapter",
+	    json_string(j->plugin->desc.name));
+	json_object_set_new(c->srv, "family", json_string(
+	    j->plugin->desc.family ? j->plugin->desc.family :
+	    j->plugin->desc.name));
+	if (j->plugin->desc.send_rate > 0)
+		json_object_set_new(c->srv, "send_rate",
+		    json_integer(j->plugin->desc.send_rate));
+	json_object_set_new(c->srv, "outcome", json_pack(
+	    "{s:b, s:s, s:s?, s:s?, s:s?}",
+	    "ok", j->outcome == INBOX_OUTCOME_OK, "kind", j->kind,
+	    "status_message", j->message[0] ? j->message : NULL,
+	    "routing_key", rk,
+	    "account_name", j->account_name[0] ? j->account_name : NULL));
+	json_object_set_new(c->srv, "webhooks",
+	    json_incref(plugins_webhooks()));
+}
+
+/*
+ * The config (non-secret fields as they are) and sealed secrets, with
+ * their hints, for channel_save. -1 after replying.
+ */
+static int
+chan_seal(struct call *c)
+{
+	struct chan_call		*cc = c->task_arg;
+	struct chan_job			*j = cc->job;
+	const struct inbox_field	*f;
+	u_int8_t			*blob;
+	char				*hex, hint[32];
+	json_t				*config, *secrets;
+	size_t				 i, k, len, blen;
+	uint32_t			 kv;
+	int				 own_secret = 0;
+
+	config = json_object();
+	secrets = json_object();
+	for (i = 0; i < j->ncreds; i++) {
+		len = strlen(j->creds[i].value);
+		if (len == 0)
+			continue;
+		for (k = 0, f = NULL; k < j->plugin->desc.nfields; k++) {
+			if (strcmp(j->plugin->desc.fields[k].name,
+			    j->creds[i].name) == 0)
+				f = &j->plugin->desc.fields[k];
+		}
+		if (f == NULL || !(f->flags & INBOX_FIELD_SECRET)) {
+			json_object_set_new(config, j->creds[i].name,
+			    json_string(j->creds[i].value));
+			continue;
+		}
+		if (f->flags & INBOX_FIELD_APP_SECRET)
+			own_secret = 1;
+		blob = kore_malloc(VAULT_SEALED_LEN(len));
+		if (vault_seal(&cc->dk, cc->org, cc->channel, f->name,
+		    j->creds[i].value, len, blob, VAULT_SEALED_LEN(len), &blen,
+		    &kv) != VAULT_OK) {
+			kore_free(blob);
+			json_decref(config);
+			json_decref(secrets);
+			reply_error(c->req, 500, "VAULT_ERROR",
+			    "Could not encrypt the credentials", NULL);
+			return (-1);
+		}
+		hex = kore_malloc(blen * 2 + 1);
+		sodium_bin2hex(hex, blen * 2 + 1, blob, blen);
+		snprintf(hint, sizeof(hint), "••••%s", len >= 8 ?
+		    j->creds[i].value + len - 4 : "");
+		json_object_set_new(secrets, f->name, json_pack(
+		    "{s:s, s:i, s:s}", "sealed", hex, "key_version", (int)kv,
+		    "hint", hint));
+		kore_free(hex);
+		kore_free(blob);
+	}
+	json_object_set_new(c->srv, "config", config);
+	json_object_set_new(c->srv, "secrets", secrets);
+	json_object_set_new(c->srv, "own_app_secret", json_boolean(own_secret));
+	return (0);
+}
+
+/* GET list, GET one, disconnect: one api.* call that shows webhooks. */
+int
+h_channel_read(struct call *c)
+{
+	if (c->step == 0)
+		json_object_set_new(c->srv, "webhooks",
+		    json_incref(plugins_webhooks()));
+	return (call_simple(c));
+}
+
+/* POST /api/v1/channels {adapter, name, credentials}. */
+int
+h_channel_connect(struct call *c)
+{
+	struct chan_call		*cc;
+	const struct host_plugin	*p;
+	const char			*name;
+
+	switch (c->step) {
+	case 0:
+		if ((p = chan_plugin(c, json_string_value(json_object_get(
+		    c->in, "adapter")))) == NULL)
+			return (CALL_DONE);
+		name = json_string_value(json_object_get(c->in, "name"));
+		if (name == NULL || *name == '\0' || strlen(name) > 100)
+			return (reply_error(c->req, 422, "VALIDATION_FAILED",
+			    "name must be 1 to 100 characters", json_pack(
+			    "{s:s}", "name", "must be 1 to 100 characters")));
+		cc = kore_calloc(1, sizeof(*cc));
+		c->task_arg = cc;
+		c->task_free = chan_free;
+		cc->job = kore_calloc(1, sizeof(*cc->job));
+		cc->job->plugin = p;
+		if (chan_creds_from_body(c, json_object_get(c->in,
+		    "credentials")) == -1)
+			return (CALL_DONE);
+		return (call_query_api(c, SQL_BEGIN));
+	case 1:
+		if (chan_begin_result(c, NULL) == -1)
+			return (CALL_DONE);
+		return (chan_start_task(c, 1));
+	case 2:
+		chan_outcome(c, "connect");
+		if (chan_seal(c) == -1)
+			return (CALL_DONE);
+		return (call_query_api(c, SQL_SAVE));
+	default:
+		return (call_reply_api(c));
+	}
+}
+
+/* PATCH /api/v1/channels/:id {name, credentials}: changed fields only. */
+int
+h_channel_update(struct call *c)
+{
+	struct chan_call	*cc;
+	json_t			*creds;
+
+	switch (c->step) {
+	case 0:
+		cc = kore_calloc(1, sizeof(*cc));
+		c->task_arg = cc;
+		c->task_free = chan_free;
+		return (call_query_api(c, SQL_BEGIN));
+	case 1:
+		if (chan_begin_result(c, NULL) == -1)
+			return (CALL_DONE);
+		creds = json_object_get(c->in, "credentials");
+		if (creds != NULL && chan_creds_from_body(c, creds) == -1)
+			return (CALL_DONE);
+		return (chan_start_task(c, 1));
+	case 2:
+		chan_outcome(c, "update");
+		if (chan_seal(c) == -1)
+			return (CALL_DONE);
+		return (call_query_api(c, SQL_SAVE));
+	default:
+		return (call_reply_api(c));
+	}
+}
+
+/* POST /api/v1/channels/:id/test and /reconnect. */
+static int
+chan_recheck(struct call *c, const char *mode)
+{
+	struct chan_call	*cc;
+
+	switch (c->step) {
+	case 0:
+		cc = kore_calloc(1, sizeof(*cc));
+		c->task_arg = cc;
+		c->task_free = chan_free;
+		return (call_query_api(c, SQL_BEGIN));
+	case 1:
+		if (chan_begin_result(c, NULL) == -1)
+			return (CALL_DONE);
+		/* A test only asks; a reconnect registers the webhook anew. */
+		return (chan_start_task(c, strcmp(mode, "reconnect") == 0));
+	case 2:
+		chan_outcome(c, mode);
+		return (call_query_api(c, SQL_SAVE));
+	default:
+		return (call_reply_api(c));
+	}
+}
+
+int
+h_channel_test(struct call *c)
+{
+	return (chan_recheck(c, "test"));
+}
+
+int
+h_channel_reconnect(struct call *c)
+{
+	return (chan_recheck(c, "reconnect"));
+}
