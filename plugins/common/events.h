@@ -42,6 +42,7 @@ struct ev_message {
 	const char		*type;		/* required */
 	const char		*text;
 	json_t			*content;	/* required, reference stolen */
+	const json_t		*referral;	/* added to content */
 	const char		*reply_to;
 };
 
@@ -62,6 +63,8 @@ void	 ev_error(struct evlist *, const char *, const char *, const char *,
 	    json_int_t);
 json_t	*ev_media(const char *, const char *, const char *, const char *,
 	    const char *, const char *, int);
+json_t	*ev_location(const json_t *, const json_t *, const char *,
+	    const char *, const char *);
 json_t	*ev_reaction(const char *, const char *, const char *);
 json_t	*ev_interactive(const char *, const char *, const char *,
 	    const char *);
