@@ -251,9 +251,11 @@ BEGIN
 	    v_user IS NULL THEN
 		PERFORM app.throttle_failed(v_email, p_srv ->> 'ip');
 		-- Each organization of the person sees the failed attempt.
-		FOR v_org IN SELECT m.org_id FROM users u
-		    JOIN memberships m ON m.user_id = u.id
-		    WHERE u.email = v_email LOOP
+		-- Their memberships are visible only as that person (RLS), and
+		-- are read whole before the loop moves the tenant around.
+		PERFORM app.set_tenant(NULL, v_user);
+		FOREACH v_org IN ARRAY ARRAY(SELECT m.org_id FROM memberships m
+		    WHERE m.user_id = v_user) LOOP
 			PERFORM app.set_tenant(v_org, NULL);
 			c := (NULL, v_org, NULL, 'session', NULL)::app.ctx;
 			PERFORM app.audit(c, 'login_failed', v_email, '{}',
