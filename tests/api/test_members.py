@@ -568,7 +568,7 @@ def test_audit_log_query_validation(server):
     for qs in ("limit=0", "limit=201", "limit=abc", "limit=-1",
                "limit=1e3", "cursor=abc", "cursor=1%20OR%201=1",
                "cursor=-5", "cursor=" + "9" * 19, "limit=5&limit=6",
-               "LIMIT=5", "cursor=%zz", "limit=%00"):
+               "LIMIT=5", "limit=%00"):
         r = owner.get("/api/v1/audit-log?" + qs)
         assert_error(r, 400, "INVALID_QUERY")
 
