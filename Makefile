@@ -98,7 +98,8 @@ assets/dist/index.html: assets/node_modules/.package-lock.json assets/build.mjs 
 	cd assets && node build.mjs
 
 .SECONDEXPANSION:
-plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) plugins/inbox_plugin.h
+plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) \
+    $(wildcard plugins/common/*) plugins/inbox_plugin.h
 	$(CC) $(BASE_CFLAGS) -shared $(LDHARDEN) -o $@ $(filter %.c,$^) \
 	    $(shell pkg-config --cflags --libs jansson)
 
@@ -141,9 +142,26 @@ test: build
 test-unit: $(UNIT_BINS) $(TEST_PLUGIN_SOS) $(PLUGIN_SOS)
 	@rc=0; for t in $(UNIT_BINS); do $$t || rc=1; done; exit $$rc
 
+# Short libFuzzer runs under ASan/UBSan for every target in tests/fuzz.
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_CFLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined \
+		   -fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
+		   -Iapp/core -Iplugins $(PKG_CFLAGS)
+FUZZ_SECONDS	?= 10
+
+tests/fuzz/bin/fuzz_signature: tests/fuzz/fuzz_signature.c app/core/signature.c
+	@mkdir -p tests/fuzz/bin
+	clang $(FUZZ_CFLAGS) $^ -o $@ -lsodium
+
+fuzz-smoke: $(patsubst tests/fuzz/%.c,tests/fuzz/bin/%,$(FUZZ_SRCS))
+	@for f in $^; do echo "fuzz: $$f ($(FUZZ_SECONDS) s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    >tests/fuzz/bin/$$(basename $$f).log 2>&1 || \
+	    { tail -30 tests/fuzz/bin/$$(basename $$f).log; exit 1; }; done
+
 clean:
 	rm -f app/*.o app/core/*.o app/app.so app/inboxctl app/inbox-dispatcher \
 	    app/inbox-plugin-check plugins/*.so tests/plugins/*.so
 	rm -rf tests/unit/bin
 
-.PHONY: all deps build run test test-unit clean
+.PHONY: all deps build run test test-unit fuzz-smoke clean

@@ -3,7 +3,8 @@
 # directory of the project (var/pg for `make run`, a throwaway one for
 # `make test`). It listens on a unix socket inside that directory and on
 # 127.0.0.1:PORT, and has the two roles the project expects:
-#   inbox_owner  owns the schema and runs migrations
+#   inbox_owner  owns the schema, runs migrations and operator commands
+#                (BYPASSRLS: rotation and replay work across tenants)
 #   inbox_app    what the server logs in as: owns nothing, no BYPASSRLS
 # As root, the cluster runs as the postgres user (PostgreSQL refuses root).
 #
@@ -59,9 +60,10 @@ start)
 	fi
 	psql="psql -X -q -v ON_ERROR_STOP=1 -h $dir/run -p $port -U postgres"
 	$psql -d postgres <<-'EOF'
-	SELECT 'CREATE ROLE inbox_owner LOGIN'
+	SELECT 'CREATE ROLE inbox_owner LOGIN BYPASSRLS'
 	    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'inbox_owner')
 	\gexec
+	ALTER ROLE inbox_owner BYPASSRLS;
 	SELECT 'CREATE ROLE inbox_app LOGIN NOSUPERUSER NOBYPASSRLS'
 	    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'inbox_app')
 	\gexec

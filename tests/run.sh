@@ -37,6 +37,7 @@ if [ -x app/inbox-plugin-check ]; then
 		    "plugins/$name.so" "$dir"
 	done
 fi
+suite "fuzzing (short runs)" make --no-print-directory fuzz-smoke
 [ -d tests/fakes ] && suite "fake providers" $PY -m pytest -q tests/fakes
 suite "API" $PY -m pytest -q tests/api
 if ls tests/ui/test_*.py >/dev/null 2>&1; then

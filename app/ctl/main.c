@@ -19,6 +19,8 @@ static const struct {
 } commands[] = {
 	{ "migrate", ctl_migrate,
 	    "[DIR]  apply new migrations (MIGRATE_DATABASE_URL)" },
+	{ "rotate-master-key", ctl_rotate,
+	    "NEW_KEY_FILE  rewrap every key under a new master key" },
 };
 
 static void	usage(void);
