@@ -253,8 +253,10 @@ BEGIN
 	ch := app.channel_find(c, p_srv);
 	IF v_mode = 'update' THEN
 		UPDATE channels SET
-		    name = coalesce(app.field_text(p_in, 'name', 100, false),
-			name),
+		    -- A name given is checked like a new one (not empty);
+		    -- null or absent keeps the old one.
+		    name = CASE WHEN coalesce(p_in -> 'name', 'null') = 'null'
+			THEN name ELSE app.field_text(p_in, 'name', 100) END,
 		    config = coalesce(p_srv -> 'config', config),
 		    routing_key = coalesce(p_srv #>> '{outcome,routing_key}',
 			routing_key),

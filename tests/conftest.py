@@ -18,6 +18,13 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+
+from providers import FakeProviders  # noqa: E402  (tests/fakes)
+
+# The adapters the server loads in tests: the four real providers and the
+# toy "example" one, all pointed at the fakes.
+TEST_PLUGINS = "whatsapp_cloud,360dialog,messenger,instagram,example"
 
 
 def free_port():
@@ -78,8 +85,22 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    srv = Server(str(tmp_path_factory.mktemp("kore"))).start()
+def fakes():
+    """The fake providers (tests/fakes/providers.py) on a free port, with
+    the demo accounts, for the whole session. Tests share it: add accounts
+    of your own (unique ids and tokens) rather than reset() it, and cancel
+    the rules you program."""
+    fake = FakeProviders(port=free_port())
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, fakes):
+    env = dict(fakes.bases)
+    env["PLUGINS"] = TEST_PLUGINS
+    srv = Server(str(tmp_path_factory.mktemp("kore")), env=env).start()
     yield srv
     srv.stop()
     log = srv.read_log()
