@@ -55,7 +55,8 @@ class Client:
         h.update(headers or {})
         r = self.http.request(method, self.base + path, json=json,
                               headers=h, timeout=30, **kw)
-        if r.headers.get("content-type", "").startswith("application/json"):
+        if r.content and r.headers.get("content-type", "").startswith(
+                "application/json"):
             body = r.json()
             if isinstance(body, dict) and body.get("csrf_token"):
                 self.csrf = body["csrf_token"]

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from apiclient import (PASSWORD, Client, assert_error, fresh_ip, login,
-                       new_token, signup, unique_email)
+from apiclient import (PASSWORD, Client, add_member, assert_error,
+                       fresh_ip, invite, login, new_token, signup,
+                       unique_email)
 
 LOGIN = "/api/v1/auth/login"
 SIGNUP = "/api/v1/auth/signup"
@@ -328,33 +329,65 @@ def org_count(c):
     return len(c.get("/api/v1/me").json()["memberships"])
 
 
+def cookie_writes(c):
+    """Every state-changing request a signed-in browser can make, aimed
+    at real targets, so that a missing check would show as a change."""
+    agent = add_member(c.base, c, "agent")
+    _, tok = new_token(c)
+    inv = invite(c)
+    return [("POST", "/api/v1/organizations", {"name": "Sneaky"}),
+            ("POST", "/api/v1/auth/switch", {"organization_id": c.org_id}),
+            ("POST", "/api/v1/api-tokens", {"name": "sneaky"}),
+            ("DELETE", "/api/v1/api-tokens/" + tok["id"], None),
+            ("POST", "/api/v1/invitations", {"email": unique_email(),
+                                             "role": "owner"}),
+            ("DELETE", "/api/v1/invitations/" + inv["id"], None),
+            ("PATCH", "/api/v1/members/" + agent.user_id, {"role": "owner"}),
+            ("DELETE", "/api/v1/members/" + agent.user_id, None),
+            ("POST", "/api/v1/auth/logout", None)]
+
+
+def state_of(c):
+    """What the writes above would change, as the owner sees it."""
+    return (c.get("/api/v1/me").json()["memberships"],
+            c.get("/api/v1/members").json()["data"],
+            c.get("/api/v1/api-tokens").json()["data"],
+            c.get("/api/v1/invitations").json()["data"])
+
+
 def test_csrf_token_missing_or_wrong(server):
     c = signup(server.url)
     other = signup(server.url)
-    for token in (None, "", "x" * len(c.csrf), c.csrf[:-1],
-                  c.csrf + "x", other.csrf):
-        c.csrf = token
-        r = c.post("/api/v1/organizations", {"name": "Sneaky"})
-        assert_error(r, 403, "CSRF_FAILED")
-        assert_error(c.post("/api/v1/auth/logout"), 403, "CSRF_FAILED")
-    c.csrf = c.get("/api/v1/me").json()["csrf_token"]
-    assert org_count(c) == 1, "a rejected request changed state"
+    writes = cookie_writes(c)
+    before = state_of(c)
+    good = c.csrf
+    for token in (None, "", "x" * len(good), good[:-1], good + "x",
+                  good.upper(), other.csrf):
+        for method, path, body in writes:
+            c.csrf = token
+            r = c.request(method, path, json=body)
+            assert_error(r, 403, "CSRF_FAILED")
+    c.csrf = good
+    assert state_of(c) == before, "a rejected request changed state"
     assert c.post("/api/v1/auth/logout").status_code == 204
 
 
 def test_cross_origin_writes_rejected_even_with_token(server):
     c = signup(server.url)
+    writes = cookie_writes(c)
+    before = state_of(c)
     for headers in ({"Origin": "https://evil.example"},
                     {"Origin": "null"},
                     {"Origin": server.url + ".evil.example"},
                     {"Origin": server.url.replace("127.0.0.1", "localhost")},
                     {"Sec-Fetch-Site": "cross-site"},
                     {"Sec-Fetch-Site": "same-site"},
+                    {"Origin": server.url + "/"},
                     {"Origin": server.url, "Sec-Fetch-Site": "cross-site"}):
-        r = c.post("/api/v1/organizations", {"name": "Sneaky"},
-                   headers=headers)
-        assert_error(r, 403, "CROSS_ORIGIN")
-    assert org_count(c) == 1
+        for method, path, body in writes:
+            r = c.request(method, path, json=body, headers=headers)
+            assert_error(r, 403, "CROSS_ORIGIN")
+    assert state_of(c) == before
 
 
 def test_same_origin_by_fetch_metadata_alone(server):

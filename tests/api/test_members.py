@@ -8,6 +8,7 @@ effect on the very next request. Every test builds its own organization
 (apiclient.signup and add_member), so none depends on another.
 """
 import re
+import threading
 from datetime import datetime, timedelta, timezone
 
 from apiclient import (PASSWORD, Client, add_member, assert_error,
@@ -140,6 +141,54 @@ def test_owner_transfer(server):
     # And the new one is now the last owner.
     assert_error(heir.patch("/api/v1/members/" + heir.user_id,
                             {"role": "admin"}), 409, "LAST_OWNER")
+
+
+def test_owners_stepping_down_at_once_leave_one(server, admin_db):
+    """Two owners demoting themselves (or removing each other) at the same
+    moment: role changes are serialized per organization, so exactly one
+    succeeds and the organization keeps an owner."""
+    owner = signup(server.url)
+    second = add_member(server.url, owner, "owner")
+    for _ in range(3):
+        results = []
+
+        def step_down(c):
+            r = c.patch("/api/v1/members/" + c.user_id, {"role": "admin"})
+            results.append(r.status_code)
+
+        threads = [threading.Thread(target=step_down, args=(c,))
+                   for c in (owner, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(results) == [200, 409], results
+        roles = members(owner)
+        assert sorted(m["role"] for m in roles.values()) == ["admin",
+                                                            "owner"]
+        # Back to two owners for the next round.
+        still = owner if roles[owner.user_id]["role"] == "owner" else second
+        demoted = second if still is owner else owner
+        r = still.patch("/api/v1/members/" + demoted.user_id,
+                        {"role": "owner"})
+        assert r.status_code == 200
+
+    results = []
+
+    def remove(c, target):
+        results.append(c.delete("/api/v1/members/" + target).status_code)
+
+    threads = [threading.Thread(target=remove, args=(owner, second.user_id)),
+               threading.Thread(target=remove, args=(second, owner.user_id))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results.count(204) == 1, results
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM memberships WHERE org_id = %s "
+                    "AND role = 'owner'", (owner.org_id,))
+        assert cur.fetchone()[0] == 1
 
 
 def test_owner_may_leave_when_another_owner_remains(server):
