@@ -32,7 +32,8 @@ def role_of(client, user_id):
 
 
 def parse_time(s):
-    """An ISO 8601 timestamp with its offset, as the API returns them."""
+    """An ISO 8601 timestamp, which the API promises in UTC."""
+    assert s.endswith("+00:00"), s
     return datetime.fromisoformat(s)
 
 
