@@ -122,11 +122,8 @@ def test_wrong_methods_say_what_is_allowed(server, owner):
         assert r.headers.get("allow") == allow, (method, path, r.headers)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: routes.c route_find() lets a fixed segment such as 'preview' "
-    "match the ':id' of /api/v1/invitations/:id, so DELETE "
-    "/api/v1/invitations/preview is a 404 and GET lists DELETE in Allow"))
 def test_fixed_path_is_not_an_id(server, owner):
+    """'preview' is not an :id: /api/v1/invitations/preview is POST only."""
     r = owner.delete("/api/v1/invitations/preview")
     assert_error(r, 405, "METHOD_NOT_ALLOWED")
     assert r.headers.get("allow") == "POST"
