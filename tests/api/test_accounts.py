@@ -613,7 +613,7 @@ def test_concurrent_logins_keep_the_server_responsive(server):
     assert all(s == 200 for s, _, _ in during)
     took = sorted(d for _, d, _ in during)
     assert statistics.median(took) < 0.1, took
-    assert took[-1] < 1.0, took
+    assert took[-1] < 1.5, took
 
 
 # ---------------------------------------------------------------- https
