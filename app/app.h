@@ -24,6 +24,8 @@
 
 /* Request bodies: the API's own cap, below kore's http_body_max. */
 #define API_BODY_MAX		(1024 * 1024)
+/* Webhook bodies (webhooks.c): providers batch, so more room. */
+#define WEBHOOK_BODY_MAX	(4 * 1024 * 1024)
 
 /* ---------------------------------------------------------------- config */
 
@@ -82,6 +84,8 @@ typedef int	(*call_fn)(struct call *);
 /* Route flags. */
 #define ROUTE_AUTH		0x01	/* needs a session or API token */
 #define ROUTE_BODY		0x02	/* takes a JSON object body */
+#define ROUTE_WEBHOOK		0x04	/* a provider's: no session or CSRF,
+					   the handler reads the raw body */
 
 struct route {
 	int		 method;
@@ -212,6 +216,7 @@ int		 h_channel_connect(struct call *);
 int		 h_channel_update(struct call *);
 int		 h_channel_test(struct call *);
 int		 h_channel_reconnect(struct call *);
+int		 h_webhook(struct call *);
 
 /* ---------------------------------------------------------------- plugins */
 

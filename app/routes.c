@@ -31,6 +31,10 @@ static const char SQL_CHANNELS_LIST[] = API_SQL("channels_list");
 static const char SQL_CHANNEL_GET[] = API_SQL("channel_get");
 static const char SQL_CHANNEL_DISCONNECT[] = API_SQL("channel_disconnect");
 static const char SQL_CHANNEL_DELETE[] = API_SQL("channel_delete");
+static const char SQL_CONVERSATIONS[] = API_SQL("conversations_list");
+static const char SQL_CONVERSATION[] = API_SQL("conversation_get");
+static const char SQL_MESSAGES[] = API_SQL("conversation_messages");
+static const char SQL_CONTACTS[] = API_SQL("contacts_list");
 
 #define GET	HTTP_METHOD_GET
 #define POST	HTTP_METHOD_POST
@@ -38,6 +42,7 @@ static const char SQL_CHANNEL_DELETE[] = API_SQL("channel_delete");
 #define DELETE	HTTP_METHOD_DELETE
 #define A	ROUTE_AUTH
 #define B	ROUTE_BODY
+#define W	ROUTE_WEBHOOK
 
 static const struct route routes[] = {
 	{ GET,	  "/api/v1/health", 0, NULL, h_health },
@@ -70,6 +75,13 @@ static const struct route routes[] = {
 	    h_channel_reconnect },
 	{ POST,	  "/api/v1/channels/:id/disconnect", A, SQL_CHANNEL_DISCONNECT,
 	    h_channel_read },
+	{ GET,	  "/api/v1/conversations", A, SQL_CONVERSATIONS, call_simple },
+	{ GET,	  "/api/v1/conversations/:id", A, SQL_CONVERSATION, call_simple },
+	{ GET,	  "/api/v1/conversations/:id/messages", A, SQL_MESSAGES,
+	    call_simple },
+	{ GET,	  "/api/v1/contacts", A, SQL_CONTACTS, call_simple },
+	{ GET,	  "/api/v1/webhooks/:adapter", W, NULL, h_webhook },
+	{ POST,	  "/api/v1/webhooks/:adapter", W, NULL, h_webhook },
 };
 
 int		api_dispatch(struct http_request *);
@@ -81,6 +93,7 @@ static int	call_start(struct call *);
 static int	call_parse_body(struct call *);
 static int	call_run(struct call *);
 static int	is_uuid(const char *);
+static const char *route_param(const char *, const char *);
 
 static int
 is_uuid(const char *s)
@@ -98,8 +111,24 @@ is_uuid(const char *s)
 }
 
 /*
- * Whether path fits pattern, where ":id" stands for one segment, which
- * is copied into id.
+ * The name of pattern's parameter if value fits it, else NULL: ":id" is
+ * a uuid, ":adapter" a plugin name ([a-z0-9_]{1,32}).
+ */
+static const char *
+route_param(const char *pattern, const char *value)
+{
+	size_t	len = strlen(value);
+
+	if (strstr(pattern, "/:adapter") != NULL)
+		return (len >= 1 && len <= 32 && strspn(value,
+		    "abcdefghijklmnopqrstuvwxyz0123456789_") == len ?
+		    "adapter" : NULL);
+	return (is_uuid(value) ? "id" : NULL);
+}
+
+/*
+ * Whether path fits pattern, where ":id" (or ":adapter") stands for one
+ * segment, which is copied into id.
  */
 static int
 route_match(const char *pattern, const char *path, char *id, size_t idlen)
@@ -195,7 +224,7 @@ call_start(struct call *c)
 {
 	struct http_request	*req = c->req;
 	char			 id[64], ip[INET6_ADDRSTRLEN], err[128];
-	const char		*ua;
+	const char		*ua, *param = NULL;
 	json_t			*query;
 	int			 status;
 
@@ -205,7 +234,8 @@ call_start(struct call *c)
 		    "No such endpoint" : "Method not allowed for this endpoint",
 		    NULL));
 	}
-	if (strchr(c->route->path, ':') != NULL && !is_uuid(id))
+	if (strchr(c->route->path, ':') != NULL &&
+	    (param = route_param(c->route->path, id)) == NULL)
 		return (reply_error(req, 404, "NOT_FOUND", "Not found", NULL));
 
 	c->in = json_object();
@@ -214,9 +244,9 @@ call_start(struct call *c)
 	    json_string(auth_client_ip(req, ip, sizeof(ip))));
 	if (http_request_header(req, "user-agent", &ua))
 		json_object_set_new(c->srv, "user_agent", json_string(ua));
-	if (strchr(c->route->path, ':') != NULL)
+	if (param != NULL)
 		json_object_set_new(c->srv, "path", json_pack("{s:s}",
-		    "id", id));
+		    param, id));
 
 	query = json_object();
 	if (qs_parse(req->query_string, query, err, sizeof(err)) == -1) {
@@ -230,7 +260,8 @@ call_start(struct call *c)
 	if ((c->route->flags & ROUTE_AUTH) && c->auth[0] == '\0')
 		return (reply_error(req, 401, "UNAUTHENTICATED",
 		    "Sign in or send a valid API token", NULL));
-	if (auth_check_csrf(c) == -1)
+	/* Webhooks carry no session; their signature is their proof. */
+	if (!(c->route->flags & ROUTE_WEBHOOK) && auth_check_csrf(c) == -1)
 		return (CALL_DONE);
 	if ((c->route->flags & ROUTE_BODY) && call_parse_body(c) == -1)
 		return (CALL_DONE);

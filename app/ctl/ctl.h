@@ -18,6 +18,7 @@ int	 ctl_exec(PGconn *, const char *);
 char	*ctl_read_file(const char *, size_t *);
 
 int	 ctl_migrate(int, char **);
+int	 ctl_replay_webhooks(int, char **);
 int	 ctl_rotate(int, char **);
 
 #endif

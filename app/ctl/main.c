@@ -19,6 +19,9 @@ static const struct {
 } commands[] = {
 	{ "migrate", ctl_migrate,
 	    "[DIR]  apply new migrations (MIGRATE_DATABASE_URL)" },
+	{ "replay-webhooks", ctl_replay_webhooks,
+	    "[--list] [--delivery ID] [--routing-key KEY]  apply unrouted\n"
+	    "      and failed webhook events again (MIGRATE_DATABASE_URL)" },
 	{ "rotate-master-key", ctl_rotate,
 	    "NEW_KEY_FILE  rewrap every key under a new master key" },
 };
