@@ -401,6 +401,11 @@ int
 call_task(struct call *c, int (*fn)(struct kore_task *), void *arg,
     void (*freefn)(void *))
 {
+	/* A call may run several tasks in turn; the last one is over. */
+	if (c->task_active && c->task.req != NULL)
+		kore_task_destroy(&c->task);
+	if (c->task_arg != NULL && c->task_arg != arg && c->task_free != NULL)
+		c->task_free(c->task_arg);
 	c->task_arg = arg;
 	c->task_free = freefn;
 	c->task_active = 1;

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "utf8.h"
 #include "http_client.h"
 #include "plugin_host.h"
 #include "vault.h"
@@ -22,6 +23,9 @@
 
 static const char SQL_BEGIN[] =
     "SELECT status, body::text FROM api.channel_begin($1, $2::jsonb, "
+    "$3::jsonb)";
+static const char SQL_ROUTE_CHECK[] =
+    "SELECT status, body::text FROM api.channel_route_check($1, $2::jsonb, "
     "$3::jsonb)";
 static const char SQL_SAVE[] =
     "SELECT status, body::text FROM api.channel_save($1, $2::jsonb, "
@@ -57,7 +61,8 @@ static void	chan_free(void *);
 static int	chan_ask(struct kore_task *, struct chan_job *,
 		    struct inbox_call *, int);
 static int	chan_begin_result(struct call *, const char *);
-static int	chan_recheck(struct call *, const char *);
+static int	chan_prepare(struct call *, const char *);
+static int	chan_flow(struct call *, const char *);
 static int	chan_creds_from_body(struct call *, json_t *);
 static int	chan_creds_from_store(struct call *, json_t *);
 static int	chan_creds_set(struct chan_job *, const char *, const char *);
@@ -366,26 +371,26 @@ chan_task(struct kore_task *t)
 
 	if (plugin_call_begin(&call, j->creds, j->ncreds) == -1)
 		return (KORE_RESULT_ERROR);
-	if (chan_ask(t, j, &call, INBOX_OP_TEST) == 0 && j->do_register)
-		(void)chan_ask(t, j, &call, INBOX_OP_REGISTER);
+	(void)chan_ask(t, j, &call, j->do_register ? INBOX_OP_REGISTER :
+	    INBOX_OP_TEST);
 	plugin_call_end(&call);
 	return (KORE_RESULT_OK);
 }
 
 /*
- * Asks the provider on a task thread; with may_register, providers that
- * need it get our webhook registered with a fresh per-channel secret.
+ * Asks the provider on a task thread whether the credentials work, or
+ * (do_register) registers our webhook with a fresh per-channel secret,
+ * whose keyed hash goes to channel_save.
  */
 static int
-chan_start_task(struct call *c, int may_register)
+chan_start_task(struct call *c, int do_register)
 {
 	struct chan_call	*cc = c->task_arg;
 	struct chan_job		*j = cc->job;
 	char			 hash[65];
 
-	if (may_register &&
-	    (j->plugin->desc.capabilities & INBOX_CAP_REGISTER)) {
-		j->do_register = 1;
+	j->do_register = do_register;
+	if (do_register) {
 		snprintf(j->webhook_url, sizeof(j->webhook_url),
 		    "%s/api/v1/webhooks/%s", app_config.public_url,
 		    j->plugin->desc.name);
@@ -505,110 +510,125 @@ h_channel_read(struct call *c)
 	return (call_simple(c));
 }
 
-/* POST /api/v1/channels {adapter, name, credentials}. */
-int
-h_channel_connect(struct call *c)
+/*
+ * Step one's answer plus what the client sent, for the mode: connect
+ * takes adapter, name and the whole credential set; update a name and
+ * changed credentials; test and reconnect nothing. -1 after replying.
+ */
+static int
+chan_prepare(struct call *c, const char *mode)
 {
-	struct chan_call		*cc;
-	const struct host_plugin	*p;
+	struct chan_call		*cc = c->task_arg;
+	const struct host_plugin	*p = NULL;
 	const char			*name;
+	json_t				*creds, *v;
+	size_t				 n;
+
+	/* Who is asking comes first: a 401 or 403 before any 422. */
+	if (call_failed(c)) {
+		call_fail_db(c);
+		return (-1);
+	}
+	if (strcmp(mode, "connect") == 0) {
+		if ((p = chan_plugin(c, json_string_value(json_object_get(
+		    c->in, "adapter")))) == NULL)
+			return (-1);
+		cc->job = kore_calloc(1, sizeof(*cc->job));
+		cc->job->plugin = p;
+	}
+	if (chan_begin_result(c, NULL) == -1)
+		return (-1);
+	if (strcmp(mode, "connect") != 0 && strcmp(mode, "update") != 0)
+		return (0);
+
+	v = json_object_get(c->in, "name");
+	name = json_string_value(v);
+	if ((v != NULL || strcmp(mode, "connect") == 0) && (name == NULL ||
+	    (n = utf8_chars(name)) == 0 || n > 100)) {
+		reply_error(c->req, 422, "VALIDATION_FAILED",
+		    "name must be 1 to 100 characters", json_pack("{s:s}",
+		    "name", "must be 1 to 100 characters"));
+		return (-1);
+	}
+	creds = json_object_get(c->in, "credentials");
+	if (creds == NULL && strcmp(mode, "update") == 0)
+		return (0);
+	return (chan_creds_from_body(c, creds));
+}
+
+/*
+ * Every change that asks the provider, as steps:
+ *   0  who is asking, the org's data key, the channel (channel_begin)
+ *   1  what the client sent, checked; the provider asked (task)
+ *   2  for providers we register our webhook with: is the account free?
+ *   3  register the webhook with a fresh secret (task)
+ *   4  save the outcome (channel_save)
+ * Registering comes last, so that a refused connect never re-points a
+ * provider at a secret nobody stored.
+ */
+static int
+chan_flow(struct call *c, const char *mode)
+{
+	struct chan_call	*cc = c->task_arg;
+	int			 sealed;
 
 	switch (c->step) {
 	case 0:
-		if ((p = chan_plugin(c, json_string_value(json_object_get(
-		    c->in, "adapter")))) == NULL)
-			return (CALL_DONE);
-		name = json_string_value(json_object_get(c->in, "name"));
-		if (name == NULL || *name == '\0' || strlen(name) > 100)
-			return (reply_error(c->req, 422, "VALIDATION_FAILED",
-			    "name must be 1 to 100 characters", json_pack(
-			    "{s:s}", "name", "must be 1 to 100 characters")));
 		cc = kore_calloc(1, sizeof(*cc));
 		c->task_arg = cc;
 		c->task_free = chan_free;
-		cc->job = kore_calloc(1, sizeof(*cc->job));
-		cc->job->plugin = p;
-		if (chan_creds_from_body(c, json_object_get(c->in,
-		    "credentials")) == -1)
-			return (CALL_DONE);
 		return (call_query_api(c, SQL_BEGIN));
 	case 1:
-		if (chan_begin_result(c, NULL) == -1)
+		if (chan_prepare(c, mode) == -1)
 			return (CALL_DONE);
-		return (chan_start_task(c, 1));
+		return (chan_start_task(c, 0));
 	case 2:
-		chan_outcome(c, "connect");
-		if (chan_seal(c) == -1)
+		if (strcmp(mode, "test") == 0 ||
+		    cc->job->outcome != INBOX_OUTCOME_OK ||
+		    !(cc->job->plugin->desc.capabilities & INBOX_CAP_REGISTER)) {
+			c->step = 4;
+			return (chan_flow(c, mode));
+		}
+		chan_outcome(c, mode);
+		return (call_query_api(c, SQL_ROUTE_CHECK));
+	case 3:
+		if (call_failed(c))
+			return (call_fail_db(c));
+		return (chan_start_task(c, 1));
+	case 4:
+		chan_outcome(c, mode);
+		sealed = strcmp(mode, "connect") == 0 ||
+		    strcmp(mode, "update") == 0;
+		if (sealed && chan_seal(c) == -1)
 			return (CALL_DONE);
 		return (call_query_api(c, SQL_SAVE));
 	default:
 		return (call_reply_api(c));
 	}
+}
+
+/* POST /api/v1/channels {adapter, name, credentials}. */
+int
+h_channel_connect(struct call *c)
+{
+	return (chan_flow(c, "connect"));
 }
 
 /* PATCH /api/v1/channels/:id {name, credentials}: changed fields only. */
 int
 h_channel_update(struct call *c)
 {
-	struct chan_call	*cc;
-	json_t			*creds;
-
-	switch (c->step) {
-	case 0:
-		cc = kore_calloc(1, sizeof(*cc));
-		c->task_arg = cc;
-		c->task_free = chan_free;
-		return (call_query_api(c, SQL_BEGIN));
-	case 1:
-		if (chan_begin_result(c, NULL) == -1)
-			return (CALL_DONE);
-		creds = json_object_get(c->in, "credentials");
-		if (creds != NULL && chan_creds_from_body(c, creds) == -1)
-			return (CALL_DONE);
-		return (chan_start_task(c, 1));
-	case 2:
-		chan_outcome(c, "update");
-		if (chan_seal(c) == -1)
-			return (CALL_DONE);
-		return (call_query_api(c, SQL_SAVE));
-	default:
-		return (call_reply_api(c));
-	}
-}
-
-/* POST /api/v1/channels/:id/test and /reconnect. */
-static int
-chan_recheck(struct call *c, const char *mode)
-{
-	struct chan_call	*cc;
-
-	switch (c->step) {
-	case 0:
-		cc = kore_calloc(1, sizeof(*cc));
-		c->task_arg = cc;
-		c->task_free = chan_free;
-		return (call_query_api(c, SQL_BEGIN));
-	case 1:
-		if (chan_begin_result(c, NULL) == -1)
-			return (CALL_DONE);
-		/* A test only asks; a reconnect registers the webhook anew. */
-		return (chan_start_task(c, strcmp(mode, "reconnect") == 0));
-	case 2:
-		chan_outcome(c, mode);
-		return (call_query_api(c, SQL_SAVE));
-	default:
-		return (call_reply_api(c));
-	}
+	return (chan_flow(c, "update"));
 }
 
 int
 h_channel_test(struct call *c)
 {
-	return (chan_recheck(c, "test"));
+	return (chan_flow(c, "test"));
 }
 
 int
 h_channel_reconnect(struct call *c)
 {
-	return (chan_recheck(c, "reconnect"));
+	return (chan_flow(c, "reconnect"));
 }

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "utf8.h"
 
 #define PASSWORD_MIN_CHARS	10
 #define PASSWORD_MAX_CHARS	128
@@ -42,15 +43,11 @@ password_init(void)
 const char *
 password_check(const char *pw)
 {
-	size_t		 chars = 0;
-	const u_char	*p;
+	size_t	chars;
 
 	if (pw == NULL)
 		return ("is required");
-	for (p = (const u_char *)pw; *p != '\0'; p++) {
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-	}
+	chars = utf8_chars(pw);
 	if (chars < PASSWORD_MIN_CHARS || chars > PASSWORD_MAX_CHARS ||
 	    strlen(pw) > PASSWORD_MAX_BYTES)
 		return ("must be 10 to 128 characters long");

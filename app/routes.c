@@ -128,12 +128,13 @@ route_param(const char *pattern, const char *value)
 
 /*
  * Whether path fits pattern, where ":id" (or ":adapter") stands for one
- * segment, which is copied into id.
+ * segment of its shape (route_param), which is copied into id. The shape
+ * matters: a fixed segment such as "preview" is never taken for an id.
  */
 static int
 route_match(const char *pattern, const char *path, char *id, size_t idlen)
 {
-	const char	*seg;
+	const char	*seg, *full = pattern;
 	size_t		 len;
 
 	while (*pattern != '\0') {
@@ -146,6 +147,8 @@ route_match(const char *pattern, const char *path, char *id, size_t idlen)
 				return (0);
 			memcpy(id, seg, len);
 			id[len] = '\0';
+			if (route_param(full, id) == NULL)
+				return (0);
 			while (*pattern != '\0' && *pattern != '/')
 				pattern++;
 			continue;

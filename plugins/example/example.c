@@ -8,7 +8,8 @@
  *   GET  {base}/accounts/{account_id}           -> {"id", "name"}
  *   POST {base}/accounts/{account_id}/messages  {"to", "text", "client_ref"}
  *                                               -> {"id"}
- *   errors: an HTTP status, and {"error": "what went wrong"}
+ *   errors: an HTTP status, and {"error": "what went wrong"} or
+ *           {"error": {"code": "...", "message": "what went wrong"}}
  *   both with "Authorization: Bearer {token}".
  * Its webhooks, authenticated by a per-channel secret header that the
  * host checks before calling us:
@@ -134,7 +135,9 @@ example_classify(const struct inbox_call *call, int op,
 	    INBOX_OK)
 		return (rc);
 	if (res->outcome != INBOX_OUTCOME_OK)
-		rc = pj_copy(call, pj_str(root, "error"), &res->error_title);
+		rc = pj_copy(call, pj_obj(root, "error") != NULL ?
+		    pj_str(pj_obj(root, "error"), "message") :
+		    pj_str(root, "error"), &res->error_title);
 	else if (op == INBOX_OP_SEND)
 		rc = pj_copy(call, pj_str(root, "id"), &res->message_id);
 	else if (op == INBOX_OP_TEST)
