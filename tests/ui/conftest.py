@@ -67,7 +67,12 @@ class Browser:
     # --- navigation -------------------------------------------------------
 
     def open(self, path="/"):
-        self.driver.get(self.base + "/#" + path)
+        """Loads the app at #path (reloading it if it is there already:
+        a same-hash get() would do nothing)."""
+        if self.driver.current_url == self.base + "/#" + path:
+            self.driver.refresh()
+        else:
+            self.driver.get(self.base + "/#" + path)
         return self
 
     def path(self):
@@ -151,6 +156,12 @@ class Browser:
 
     def click(self, text, scope=None):
         self.button(text, scope).click()
+
+    def confirm(self, trigger, answer):
+        """Clicks the button labelled trigger, then answer in the
+        question that replaces it."""
+        self.click(trigger)
+        self.click(answer, self.wait_for(".confirm"))
 
     def choose(self, label, value, scope=None):
         from selenium.webdriver.support.ui import Select

@@ -62,7 +62,10 @@ export function AccountMenu() {
       {open && (
         <div class="account-panel" id="account-panel">
           <p class="account-user">
-            Signed in as <strong>{me.user.name}</strong>
+            <span class="account-current">
+              <strong>{org.name}</strong> <span class="muted">· {roleLabel(org.role)}</span>
+            </span>
+            <span>Signed in as {me.user.name}</span>
             <span class="muted account-email">{me.user.email}</span>
           </p>
           {action.error && <Notice kind="error">{action.error.message}</Notice>}
