@@ -139,6 +139,15 @@ run: build
 test: build
 	@tests/run.sh
 
+# Rewrap every key under a new master key (docs/deploy.md):
+#   make rotate-master-key NEW_KEY=/path/to/new.key
+# with MASTER_KEY_FILE and MIGRATE_DATABASE_URL set, or against the local
+# development cluster when they are not.
+rotate-master-key: app/inboxctl
+	@test -n "$(NEW_KEY)" || { echo "usage: make rotate-master-key NEW_KEY=FILE"; exit 2; }
+	@set -e; if [ -z "$$MIGRATE_DATABASE_URL" ]; then . conf/env.sh >/dev/null; fi; \
+	    app/inboxctl rotate-master-key "$(NEW_KEY)"
+
 test-unit: $(UNIT_BINS) $(TEST_PLUGIN_SOS) $(PLUGIN_SOS)
 	@rc=0; for t in $(UNIT_BINS); do $$t || rc=1; done; exit $$rc
 
@@ -164,4 +173,4 @@ clean:
 	    app/inbox-plugin-check plugins/*.so tests/plugins/*.so
 	rm -rf tests/unit/bin
 
-.PHONY: all deps build run test test-unit fuzz-smoke clean
+.PHONY: all deps build run test test-unit fuzz-smoke rotate-master-key clean
