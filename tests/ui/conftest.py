@@ -168,6 +168,10 @@ class Browser:
         Select(self.field(label, scope)).select_by_value(value)
 
     def shot(self, name):
+        """Saves docs/screenshots/<name>.png, when UI_SCREENSHOTS=1: the
+        committed pictures change only when someone means to update them."""
+        if os.environ.get("UI_SCREENSHOTS") != "1":
+            return
         os.makedirs(SHOTS, exist_ok=True)
         self.driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
 

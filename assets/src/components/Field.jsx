@@ -6,10 +6,12 @@ import { useContext, useId } from "preact/hooks";
 import { fieldMessage } from "../lib/format.js";
 import { FormErrors } from "./Form.jsx";
 
-export function Field({ label, name, hint, as: Control = "input", children, ...rest }) {
+// detail: the key of this field in the API's details, when it differs
+// from the input's name.
+export function Field({ label, name, detail, hint, as: Control = "input", children, ...rest }) {
   const details = useContext(FormErrors);
   const id = useId();
-  const error = fieldMessage(label, details[name]);
+  const error = fieldMessage(label, details[detail || name]);
   const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
   return (
     <div class={error ? "field field-invalid" : "field"}>
