@@ -162,6 +162,13 @@ tests/fuzz/bin/fuzz_signature: tests/fuzz/fuzz_signature.c app/core/signature.c
 	@mkdir -p tests/fuzz/bin
 	clang $(FUZZ_CFLAGS) $^ -o $@ -lsodium
 
+# Each adapter's webhook_parse, linked with that plugin's own sources.
+tests/fuzz/bin/fuzz_parse_%: tests/fuzz/fuzz_parse_%.c tests/fuzz/fuzz_parse.inc \
+    $$(wildcard plugins/%/*.c) $(wildcard plugins/common/*) \
+    app/core/plugin_host.c app/core/arena.c
+	@mkdir -p tests/fuzz/bin
+	clang $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ -ljansson -lsodium -ldl
+
 fuzz-smoke: $(patsubst tests/fuzz/%.c,tests/fuzz/bin/%,$(FUZZ_SRCS))
 	@for f in $^; do echo "fuzz: $$f ($(FUZZ_SECONDS) s)"; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
