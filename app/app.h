@@ -44,11 +44,13 @@ struct app_config {
 	const char	*example_api_base;
 	const char	*plugin_dir;
 	const char	*plugins;
+	const char	*trusted_proxies;
 };
 
 extern struct app_config	app_config;
 
 void		 config_load(void);
+int		 config_trusted_proxy(const char *);
 /* By name, for plugins: GRAPH_API_BASE and the like; NULL if unknown. */
 const char	*config_get(const char *);
 

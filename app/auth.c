@@ -216,10 +216,20 @@ auth_set_cookie(struct call *c, int on)
 	http_response_header(c->req, "set-cookie", buf);
 }
 
+/*
+ * The client's address: the TCP peer, unless the peer is one of
+ * TRUSTED_PROXIES (the load balancer), in which case the last address
+ * it appended to X-Forwarded-For. Earlier entries are the client's own
+ * word and never trusted. Throttling and the audit log depend on this.
+ */
 const char *
 auth_client_ip(struct http_request *req, char *buf, size_t len)
 {
 	struct connection	*conn = req->owner;
+	const char		*xff, *last;
+	char			 cand[INET6_ADDRSTRLEN];
+	u_int8_t		 tmp[sizeof(struct in6_addr)];
+	size_t			 n;
 
 	if (conn->family == AF_INET6)
 		inet_ntop(AF_INET6, &conn->addr.ipv6.sin6_addr, buf, len);
@@ -227,5 +237,21 @@ auth_client_ip(struct http_request *req, char *buf, size_t len)
 		inet_ntop(AF_INET, &conn->addr.ipv4.sin_addr, buf, len);
 	else
 		kore_strlcpy(buf, "127.0.0.1", len);
+
+	if (!config_trusted_proxy(buf) ||
+	    !http_request_header(req, "x-forwarded-for", &xff))
+		return (buf);
+	last = strrchr(xff, ',');
+	last = last != NULL ? last + 1 : xff;
+	while (*last == ' ')
+		last++;
+	n = strcspn(last, " ");
+	if (n == 0 || n >= sizeof(cand))
+		return (buf);
+	memcpy(cand, last, n);
+	cand[n] = '\0';
+	if (inet_pton(AF_INET, cand, tmp) == 1 ||
+	    inet_pton(AF_INET6, cand, tmp) == 1)
+		kore_strlcpy(buf, cand, len);
 	return (buf);
 }

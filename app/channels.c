@@ -541,8 +541,13 @@ chan_prepare(struct call *c, const char *mode)
 	if (strcmp(mode, "connect") != 0 && strcmp(mode, "update") != 0)
 		return (0);
 
+	/* As the database will store it: trimmed; null means "not given". */
 	v = json_object_get(c->in, "name");
+	if (json_is_null(v))
+		v = NULL;
 	name = json_string_value(v);
+	while (name != NULL && *name == ' ')
+		name++;
 	if ((v != NULL || strcmp(mode, "connect") == 0) && (name == NULL ||
 	    (n = utf8_chars(name)) == 0 || n > 100)) {
 		reply_error(c->req, 422, "VALIDATION_FAILED",

@@ -65,6 +65,7 @@ config_load(void)
 	c->example_api_base = env_or("EXAMPLE_API_BASE",
 	    "http://127.0.0.1:9100/example");
 	c->plugin_dir = env_or("PLUGIN_DIR", "plugins");
+	c->trusted_proxies = env_or("TRUSTED_PROXIES", "");
 	c->plugins = env_or("PLUGINS",
 	    "whatsapp_cloud,360dialog,messenger,instagram");
 
@@ -77,6 +78,24 @@ config_load(void)
 			fatalx("production: set META_APP_SECRET and "
 			    "META_VERIFY_TOKEN");
 	}
+}
+
+/* Whether addr is one of TRUSTED_PROXIES (comma-separated addresses). */
+int
+config_trusted_proxy(const char *addr)
+{
+	const char	*p = app_config.trusted_proxies, *end;
+	size_t		 len = strlen(addr);
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		end = p + strcspn(p, ", ");
+		if ((size_t)(end - p) == len && strncmp(p, addr, len) == 0)
+			return (1);
+		p = end;
+	}
+	return (0);
 }
 
 const char *

@@ -64,6 +64,7 @@ start)
 	    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'inbox_owner')
 	\gexec
 	ALTER ROLE inbox_owner BYPASSRLS;
+	ALTER ROLE inbox_owner SET TimeZone = 'UTC';
 	SELECT 'CREATE ROLE inbox_app LOGIN NOSUPERUSER NOBYPASSRLS'
 	    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'inbox_app')
 	\gexec
@@ -71,6 +72,8 @@ start)
 	    WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'inbox')
 	\gexec
 	EOF
+	# The API promises UTC timestamps whatever the server's zone.
+	$psql -d postgres -c "ALTER ROLE inbox_app SET TimeZone = 'UTC'"
 	$psql -d inbox -c 'REVOKE CREATE ON SCHEMA public FROM PUBLIC'
 	;;
 stop)
