@@ -144,7 +144,7 @@ function screenFor(path, found, me) {
   }
   // Keyed by organization too: switching remounts the screen, which then
   // loads the new organization's data.
-  const key = `${me.organization.id} ${path}`;
+  const key = `${me.organization.id} ${route.group || path}`;
   return (
     <Shell path={path} section={route.section}>
       {route.role && !roleAtLeast(me.organization.role, route.role) ? (

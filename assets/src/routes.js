@@ -6,6 +6,8 @@
 //            absent:  signed in; others are sent to sign in first
 //   role     the least role that may open it (the server checks again)
 //   section  "settings": shown with the settings navigation, as label
+//   group    routes of one group share a mounted screen (the inbox keeps
+//            its list while conversations open beside it)
 import { Audit } from "./screens/Audit.jsx";
 import { Inbox } from "./screens/Inbox.jsx";
 import { Invite } from "./screens/Invite.jsx";
@@ -20,8 +22,8 @@ export const routes = [
   { path: "/login", screen: Login, access: "guest" },
   { path: "/signup", screen: Signup, access: "guest" },
   { path: "/invite/:token", screen: Invite, access: "any" },
-  { path: "/inbox", screen: Inbox },
-  { path: "/inbox/:id", screen: Inbox },
+  { path: "/inbox", screen: Inbox, group: "inbox" },
+  { path: "/inbox/:id", screen: Inbox, group: "inbox" },
   { path: "/organizations/new", screen: NewOrganization },
   { path: "/settings/members", screen: Members, section: "settings", label: "Members" },
   { path: "/settings/socials", screen: Socials, section: "settings", label: "Socials" },

@@ -163,6 +163,12 @@ class Browser:
         self.click(trigger)
         self.click(answer, self.wait_for(".confirm"))
 
+    def check(self, label, scope=None):
+        """Clicks the radio button or checkbox that label wraps."""
+        lab = (scope or self.driver).find_element(
+            By.XPATH, f".//label[normalize-space()={xpath_literal(label)}]")
+        lab.find_element(By.TAG_NAME, "input").click()
+
     def choose(self, label, value, scope=None):
         from selenium.webdriver.support.ui import Select
         Select(self.field(label, scope)).select_by_value(value)

@@ -16,8 +16,7 @@ def test_create_and_switch_organizations(browser, server):
     panel = b.account_menu()
     assert "Alpha Ltd" in panel.text
     b.shot("switch-organization")
-    b.click("Alpha Ltd Owner", panel) if False else \
-        b.find(".account-orgs button", panel).click()
+    b.find(".account-orgs button", panel).click()
     b.wait.until(lambda d: b.current_org() == "Alpha Ltd")
     # The screen reloaded for the organization now shown.
     b.wait_text("Sam Switch", ".member-name")

@@ -36,7 +36,7 @@ export function Shell({ path, section, children }) {
         </nav>
         <AccountMenu />
       </header>
-      <div class={isSettings ? "workspace workspace-settings" : "workspace"}>
+      <div class={`workspace${isSettings ? " workspace-settings" : ""}${isInbox ? " workspace-inbox" : ""}`}>
         {isSettings && <SettingsNav path={path} />}
         <main id="main" tabIndex={-1}>
           {children}

@@ -4,6 +4,8 @@ const full = new Intl.DateTimeFormat(undefined, {
   dateStyle: "full",
   timeStyle: "long",
 });
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+const dayOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "full" });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
 // PostgreSQL sends microseconds ("…:05.123456+00:00"); not every engine
@@ -22,6 +24,17 @@ export function formatDateTime(iso) {
 export function formatFull(iso) {
   const d = parseTime(iso);
   return d ? full.format(d) : "";
+}
+
+export function formatTime(iso) {
+  const d = parseTime(iso);
+  return d ? timeOnly.format(d) : "";
+}
+
+// The local calendar day, for grouping messages under day headings.
+export function formatDay(iso) {
+  const d = parseTime(iso);
+  return d ? dayOnly.format(d) : "";
 }
 
 // "3 minutes ago", "in 6 days"; coarse on purpose.

@@ -50,6 +50,23 @@ export function useAction(fn) {
   return { busy, error, run, reset: () => setError(null) };
 }
 
+// Calls fn every ms while the page is visible, and at once when it
+// becomes visible again. Stands in for the live stream the API does not
+// offer yet (/api/v1/stream).
+export function usePoll(fn, ms) {
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(() => {
+    const tick = () => document.visibilityState === "visible" && latest.current();
+    const timer = setInterval(tick, ms);
+    document.addEventListener("visibilitychange", tick);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener("visibilitychange", tick);
+    };
+  }, [ms]);
+}
+
 // Sets document.title for the screen on show.
 export function useTitle(...parts) {
   const title = [...parts.filter(Boolean), "Team inbox"].join(" · ");

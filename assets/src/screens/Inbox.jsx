@@ -1,26 +1,50 @@
-// The inbox. The API has no conversations yet (no /api/v1/conversations
-// nor the /api/v1/stream websocket), so this is the place the
-// conversation list, thread and composer slot into; until then it says
-// so plainly.
+// The inbox: conversations on the left, the open one on the right; on a
+// phone one at a time (#/inbox is the list, #/inbox/ID the thread).
+// Before any account is connected, it says where to do that.
 import { Page } from "../components/Page.jsx";
-import { EmptyState } from "../components/States.jsx";
+import { EmptyState, Resource } from "../components/States.jsx";
+import { api } from "../lib/api.js";
+import { useResource } from "../lib/hooks.js";
 import { useIsAdmin } from "../lib/session.js";
+import { ConversationList } from "./inbox/ConversationList.jsx";
+import { Thread } from "./inbox/Thread.jsx";
 
-export function Inbox() {
+export function Inbox({ params }) {
   const isAdmin = useIsAdmin();
+  const channels = useResource(() => api.get("/channels"), []);
+  const selected = params.id || null;
+
   return (
-    <Page title="Inbox">
-      <EmptyState title="The shared inbox is coming soon.">
-        <p>
-          Conversations from WhatsApp, Messenger and Instagram will appear here, with filters by channel, status and
-          unread, search, and replies from the whole team in real time.
-        </p>
-        {isAdmin ? (
-          <p>
-            In the meantime, <a href="#/settings/members">invite your team</a>.
-          </p>
-        ) : null}
-      </EmptyState>
+    <Page title="Inbox" class={selected ? "inbox-page inbox-has-thread" : "inbox-page"}>
+      <Resource
+        res={channels}
+        isEmpty={(d) => d.data.length === 0}
+        empty={
+          <EmptyState title="No accounts connected yet.">
+            <p>Messages from WhatsApp, Messenger and Instagram land here once an account is connected.</p>
+            {isAdmin ? (
+              <p>
+                <a href="#/settings/socials">Connect an account</a> or <a href="#/settings/members">invite your team</a>.
+              </p>
+            ) : (
+              <p>An owner or admin connects the organization's accounts.</p>
+            )}
+          </EmptyState>
+        }
+      >
+        {(d) => (
+          <div class="inbox">
+            <ConversationList channels={d.data} selectedId={selected} />
+            {selected ? (
+              <Thread key={selected} id={selected} />
+            ) : (
+              <div class="thread thread-none">
+                <p class="muted">Choose a conversation to read it.</p>
+              </div>
+            )}
+          </div>
+        )}
+      </Resource>
     </Page>
   );
 }

@@ -1,0 +1,54 @@
+// Words for what the API sends as codes: networks, message types,
+// delivery states. Everything customers wrote stays as they wrote it.
+
+const FAMILIES = { whatsapp: "WhatsApp", messenger: "Messenger", instagram: "Instagram" };
+
+export function familyLabel(family) {
+  return FAMILIES[family] || family || "";
+}
+
+const TYPES = {
+  image: "Photo",
+  video: "Video",
+  audio: "Audio",
+  document: "Document",
+  sticker: "Sticker",
+  location: "Location",
+  contacts: "Contact card",
+  interactive: "Reply",
+  button: "Button reply",
+  postback: "Button",
+  reaction: "Reaction",
+  story_reply: "Reply to a story",
+  story_mention: "Story mention",
+  order: "Order",
+  system: "System message",
+  request_welcome: "Opened the chat",
+  deleted: "Deleted a message",
+  unsupported: "Unsupported message",
+};
+
+export function typeLabel(type) {
+  return TYPES[type] || type;
+}
+
+export function contactName(contact) {
+  if (!contact) return "Unknown contact";
+  return contact.name || contact.username || contact.external_id || "Unknown contact";
+}
+
+// One line for the conversation list.
+export function preview(message) {
+  if (!message) return "No messages yet";
+  const body = message.text || `[${typeLabel(message.type)}]`;
+  return message.direction === "out" ? `You: ${body}` : body;
+}
+
+export const STATUS_TICKS = {
+  queued: { mark: "🕓", label: "Queued" },
+  sent: { mark: "✓", label: "Sent" },
+  delivered: { mark: "✓✓", label: "Delivered" },
+  read: { mark: "✓✓", label: "Read" },
+  played: { mark: "✓✓", label: "Played" },
+  failed: { mark: "!", label: "Not delivered" },
+};

@@ -1,0 +1,142 @@
+"""The inbox, read side: conversations that arrived by webhook (built and
+signed as Meta sends them, tests/fakes/webhooks.py) listed, filtered and
+read, refreshing by themselves. Sending is not in the API yet."""
+import os
+import random
+import uuid
+
+import webhooks as wh
+from apiclient import login
+
+APP_SECRET = os.environ.get("META_APP_SECRET", "dev-app-secret")
+
+
+def digits(n=15):
+    return str(random.randint(1, 9)) + "".join(
+        random.choice("0123456789") for _ in range(n - 1))
+
+
+def connect(client, adapter, creds, name):
+    r = client.post("/api/v1/channels", {
+        "adapter": adapter, "name": name, "credentials": creds})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def whatsapp_channel(client, fakes, name="Shop WhatsApp"):
+    pnid, waba, token = digits(), digits(), "EAAG-" + uuid.uuid4().hex
+    fakes.add_whatsapp_number(pnid, waba, "1555" + digits(7), "Shop", token)
+    connect(client, "whatsapp_cloud", {
+        "phone_number_id": pnid, "business_account_id": waba,
+        "access_token": token}, name)
+    return pnid
+
+
+def messenger_channel(client, fakes, name="Shop Page"):
+    page, token = digits(), "EAAG-page-" + uuid.uuid4().hex
+    fakes.add_page(page, "Page " + page, token)
+    connect(client, "messenger", {"page_id": page,
+                                  "page_access_token": token}, name)
+    return page
+
+
+def post(server, payload):
+    status, body = wh.post(server.url + "/api/v1/webhooks/meta", payload,
+                           app_secret=APP_SECRET)
+    assert status == 200, body
+
+
+def whatsapp_in(server, pnid, sender, name, *messages):
+    post(server, wh.whatsapp_payload(
+        pnid, messages=[dict(m, **{"from": sender}) for m in messages],
+        contacts=[wh.whatsapp_contact(sender, name=name)]))
+
+
+def conversation(b, text):
+    for c in b.find_all("[data-testid=conversation]"):
+        if text in c.text:
+            return c
+    raise AssertionError(f"no conversation with {text!r}:\n{b.text()}")
+
+
+def test_conversations_listed_filtered_and_read(browser, server, fakes):
+    b = browser()
+    email = b.signup(org="Inbox Co", name="Ian Inbox")
+    owner = login(server.url, email)
+    b.wait_text("No accounts connected yet.")
+
+    pnid = whatsapp_channel(owner, fakes)
+    page = messenger_channel(owner, fakes)
+    wanda = "1555" + digits(7)
+    whatsapp_in(server, pnid, wanda, "Wanda Whatsapp",
+                wh.whatsapp_text("Hello!\nIs my order on its way?"),
+                wh.whatsapp_text("<script>document.title='pwned'</script>"),
+                wh.whatsapp_media("image", caption="The parcel"))
+    psid = digits(16)
+    mid = "m_" + uuid.uuid4().hex
+    post(server, wh.messenger_payload(page, wh.message_event(
+        page, psid, "Hi from Messenger")))
+    post(server, wh.messenger_payload(page, wh.echo_event(
+        page, psid, "We answered in Meta's inbox", app_id=None, mid=mid)))
+    post(server, wh.messenger_payload(page, wh.delivery_event(
+        page, psid, mids=[mid])))
+
+    b.open("/inbox")
+    b.wait_text("Wanda Whatsapp", "[data-testid=conversation]")
+    assert len(b.find_all("[data-testid=conversation]")) == 2
+    mess = conversation(b, "Messenger")
+    assert "Messenger · Shop Page" in mess.text
+    assert "You: We answered in Meta's inbox" in mess.text
+    assert "The parcel" in conversation(b, "Wanda").text
+    b.shot("inbox-list")
+
+    b.choose("Channel", b.find("select option:nth-child(2)").get_attribute("value"))
+    b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 1)
+    b.check("Closed")
+    b.wait_text("No closed conversations.")
+    b.check("All")
+    b.choose("Channel", "")
+    b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 2)
+
+    conversation(b, "Wanda").click()
+    b.wait_text("Is my order on its way?", "[data-testid=message]")
+    heading = b.find("#thread-heading")
+    assert heading.text == "Wanda Whatsapp"
+    assert b.driver.switch_to.active_element == heading
+    msgs = b.find_all("[data-testid=message]")
+    assert [("msg-in" in m.get_attribute("class")) for m in msgs] == [True] * 3
+    assert "Hello!\nIs my order on its way?" in msgs[0].text
+    assert "<script>" in msgs[1].text and b.driver.title != "pwned"
+    assert "Photo" in msgs[2].text and "The parcel" in msgs[2].text
+    b.shot("inbox-thread")
+
+    # New messages arrive without a reload.
+    whatsapp_in(server, pnid, wanda, "Wanda Whatsapp",
+                wh.whatsapp_text("Still there?"))
+    b.wait_text("Still there?", "[data-testid=message]")
+
+    # Ours, sent from Meta's inbox: on the right, with its delivery tick.
+    conversation(b, "Messenger").click()
+    b.wait_text("We answered in Meta's inbox", ".msg-out")
+    tick = b.find(".msg-out .tick")
+    assert tick.get_attribute("aria-label") in ("Sent", "Delivered")
+
+
+def test_inbox_on_a_phone_shows_one_pane_at_a_time(browser, server, fakes):
+    b = browser(360, 740)
+    email = b.signup(org="Pocket Inbox")
+    owner = login(server.url, email)
+    pnid = whatsapp_channel(owner, fakes)
+    whatsapp_in(server, pnid, "1555" + digits(7), "Phil Phone",
+                wh.whatsapp_text("Can you see me on a phone?"))
+    b.open("/inbox")
+    conv = b.wait_for("[data-testid=conversation]")
+    assert not b.find(".thread").is_displayed()
+    conv.click()
+    b.wait_text("Can you see me on a phone?", "[data-testid=message]")
+    assert not b.find(".conv-list").is_displayed()
+    assert b.driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")
+    b.shot("mobile-inbox-thread")
+    b.click("← Conversations")
+    b.wait_for("[data-testid=conversation]")
