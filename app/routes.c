@@ -35,6 +35,9 @@ static const char SQL_CONVERSATIONS[] = API_SQL("conversations_list");
 static const char SQL_CONVERSATION[] = API_SQL("conversation_get");
 static const char SQL_MESSAGES[] = API_SQL("conversation_messages");
 static const char SQL_CONTACTS[] = API_SQL("contacts_list");
+static const char SQL_MESSAGE[] = API_SQL("message_get");
+static const char SQL_DEAD_LETTERS[] = API_SQL("dead_letters_list");
+static const char SQL_DEAD_REQUEUE[] = API_SQL("dead_letter_requeue");
 
 #define GET	HTTP_METHOD_GET
 #define POST	HTTP_METHOD_POST
@@ -80,6 +83,13 @@ static const struct route routes[] = {
 	{ GET,	  "/api/v1/conversations/:id/messages", A, SQL_MESSAGES,
 	    call_simple },
 	{ GET,	  "/api/v1/contacts", A, SQL_CONTACTS, call_simple },
+	{ POST,	  "/api/v1/conversations/:id/messages", A | B, NULL,
+	    h_message_send },
+	{ POST,	  "/api/v1/messages", A | B, NULL, h_message_send },
+	{ GET,	  "/api/v1/messages/:id", A, SQL_MESSAGE, call_simple },
+	{ GET,	  "/api/v1/dead-letters", A, SQL_DEAD_LETTERS, call_simple },
+	{ POST,	  "/api/v1/dead-letters/:id/requeue", A, SQL_DEAD_REQUEUE,
+	    call_simple },
 	{ GET,	  "/api/v1/webhooks/:adapter", W, NULL, h_webhook },
 	{ POST,	  "/api/v1/webhooks/:adapter", W, NULL, h_webhook },
 };
