@@ -119,6 +119,19 @@ def thread(client, conversation_id, **query):
     return r.json()["data"]
 
 
+def every_page(client, path, limit):
+    """Every item of a paginated list, page by page."""
+    items, query = [], {"limit": limit}
+    while True:
+        r = client.get(path, params=query)
+        assert r.status_code == 200, r.text
+        items += r.json()["data"]
+        assert len(r.json()["data"]) <= limit
+        if r.json()["next_cursor"] is None:
+            return items
+        query["cursor"] = r.json()["next_cursor"]
+
+
 def only_conversation(client, channel):
     data = conversations(client, channel_id=channel["id"])["data"]
     assert len(data) == 1, data
@@ -581,6 +594,23 @@ def test_messenger_and_instagram_events(server, fakes):
     assert len(conversations(owner)["data"]) == 2
 
 
+def test_instagram_unsend_marks_the_message_deleted(server, fakes):
+    owner = signup(server.url)
+    ch = instagram(owner, fakes)
+    igsid, mid = digits(16), "aWdf" + uuid.uuid4().hex
+    assert post(server, wh.instagram_payload(ch["ig"], wh.message_event(
+        ch["ig"], igsid, "oops", mid=mid)))[0] == 200
+    unsend = wh.event(ch["ig"], igsid, "message",
+                      {"mid": mid, "is_deleted": True})
+    for _ in range(2):
+        assert post(server, wh.instagram_payload(ch["ig"], unsend))[0] == 200
+    msgs = messages_of(owner, ch)
+    assert [(m["type"], m["text"]) for m in msgs] == [
+        ("text", "oops"), ("deleted", None)]
+    assert msgs[0]["deleted_at"] is not None
+    assert msgs[1]["content"] == {"target_message_id": mid}
+
+
 def test_meta_adapter_paths_take_their_own_object(server, fakes):
     owner = signup(server.url)
     ch = messenger(owner, fakes)
@@ -655,30 +685,13 @@ def test_pagination(server, fakes):
              for i in range(5)]
     assert post(server, wh.whatsapp_payload(ch["pnid"],
                                             messages=msgs))[0] == 200
-    seen, cursor = [], None
-    while True:
-        q = {"limit": 2}
-        if cursor:
-            q["cursor"] = cursor
-        page = conversations(owner, **q)
-        seen += page["data"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    seen = every_page(owner, "/api/v1/conversations", 2)
     assert len(seen) == 5
     assert [c["contact"]["external_id"] for c in seen] == [
         senders[0], senders[4], senders[3], senders[2], senders[1]]
     first = seen[0]["id"]
-    texts, cursor = [], None
-    while True:
-        q = {"limit": 4}
-        if cursor:
-            q["cursor"] = cursor
-        r = owner.get(f"/api/v1/conversations/{first}/messages", params=q)
-        texts += [m["text"] for m in r.json()["data"]]
-        cursor = r.json()["next_cursor"]
-        if not cursor:
-            break
+    texts = [m["text"] for m in every_page(
+        owner, f"/api/v1/conversations/{first}/messages", 4)]
     assert texts == ["x4", "x3", "x2", "x1", "x0", "m0"]
     assert_error(owner.get("/api/v1/conversations",
                            params={"cursor": "nope"}), 400, "INVALID_QUERY")
