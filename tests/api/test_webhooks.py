@@ -1021,3 +1021,24 @@ def test_failed_key_is_journaled_and_replayable(server, fakes, admin_db):
     assert [m["text"] for m in messages_of(alice, a)] == ["fine"]
     [(_, outcome, _, _)] = keys_journal(admin_db, b["pnid"])
     assert outcome == "routed"
+
+
+def test_deleting_a_channel_deletes_its_conversations(server, fakes,
+                                                      admin_db):
+    owner = signup(server.url)
+    ch = whatsapp(owner, fakes)
+    assert post(server, wh.whatsapp_payload(ch["pnid"], messages=[
+        wh.whatsapp_text("hello")]))[0] == 200
+    cv = only_conversation(owner, ch)
+    # Disconnected: the account's events wait, unrouted.
+    assert owner.post(f"/api/v1/channels/{ch['id']}/disconnect").status_code \
+        == 200
+    assert post(server, wh.whatsapp_payload(ch["pnid"], messages=[
+        wh.whatsapp_text("while disconnected")]))[0] == 200
+    assert keys_journal(admin_db, ch["pnid"])[-1][1] == "unrouted"
+    assert len(thread(owner, cv["id"])) == 1
+    assert owner.delete(f"/api/v1/channels/{ch['id']}").status_code == 204
+    assert_error(owner.get(f"/api/v1/conversations/{cv['id']}"), 404,
+                 "NOT_FOUND")
+    assert count(admin_db, "SELECT count(*) FROM messages WHERE org_id = %s",
+                 owner.org_id) == 0
