@@ -14,7 +14,7 @@ def test_signup_lands_in_the_inbox_of_the_new_organization(browser):
     b.shot("signup")
     b.signup(org="Northwind Traders", name="Nora North")
     assert b.current_org() == "Northwind Traders"
-    b.wait_text("The shared inbox is coming soon.")
+    b.wait_text("No accounts connected yet.")
     b.shot("inbox")
     panel = b.account_menu()
     assert "Nora North" in panel.text

@@ -138,5 +138,5 @@ def test_inbox_on_a_phone_shows_one_pane_at_a_time(browser, server, fakes):
     assert b.driver.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")
     b.shot("mobile-inbox-thread")
-    b.click("← Conversations")
+    b.click("Back to conversations")
     b.wait_for("[data-testid=conversation]")

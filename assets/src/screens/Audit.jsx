@@ -25,6 +25,11 @@ const ACTIONS = {
   invitation_created: "Invitation created",
   invitation_revoked: "Invitation revoked",
   invitation_accepted: "Invitation accepted",
+  channel_connected: "Account connected",
+  channel_credentials_updated: "Account changed",
+  channel_reconnected: "Account reconnected",
+  channel_disconnected: "Account disconnected",
+  channel_deleted: "Account deleted",
 };
 
 export function Audit() {
@@ -43,7 +48,7 @@ export function Audit() {
   });
 
   return (
-    <Page title="Audit log" intro="Sign-ins, membership, invitation and API token changes in this organization. Times are in your time zone.">
+    <Page title="Audit log" intro="Sign-ins and changes to members, invitations, API tokens and connected accounts. Times are in your time zone.">
       <Resource
         res={first}
         isEmpty={([log]) => log.data.length === 0}
@@ -83,12 +88,14 @@ function AuditRow({ event, names }) {
   return (
     <li class="row" data-testid="audit-row">
       <div class="row-main">
-        <p class="row-title">{ACTIONS[event.action] || event.action}</p>
-        <p class="row-text">{describe(event, names)}</p>
-        <p class="row-sub">
-          <Time iso={event.at} />
-          {event.ip && <> · {event.ip}</>}
+        <p class="audit-head">
+          <span class="row-title">{ACTIONS[event.action] || event.action}</span>
+          <span class="row-sub">
+            <Time iso={event.at} />
+            {event.ip && <> · {event.ip}</>}
+          </span>
         </p>
+        <p class="row-text">{describe(event, names)}</p>
       </div>
     </li>
   );
@@ -124,6 +131,16 @@ function describe(e, names) {
       return `${actor} revoked the invitation for ${target}`;
     case "invitation_accepted":
       return `${actor} (${target}) joined as ${roleLabel(d.role)}`;
+    case "channel_connected":
+      return `${actor} connected “${d.name}” (${d.adapter})`;
+    case "channel_credentials_updated":
+      return `${actor} changed “${d.name}”`;
+    case "channel_reconnected":
+      return `${actor} reconnected “${d.name}”${d.ok === false ? ", which the provider refused" : ""}`;
+    case "channel_disconnected":
+      return `${actor} disconnected “${d.name}”`;
+    case "channel_deleted":
+      return `${actor} deleted “${d.name}” (${d.adapter})`;
     default: {
       const rest = Object.entries(d)
         .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)

@@ -59,8 +59,8 @@ export function Thread({ id }) {
   return (
     <section class="thread" aria-labelledby="thread-heading">
       <header class="thread-head">
-        <a class="btn btn-quiet back-link" href="#/inbox">
-          ← Conversations
+        <a class="btn btn-quiet back-link" href="#/inbox" aria-label="Back to conversations">
+          ← Back
         </a>
         <div>
           <h2 id="thread-heading" tabIndex={-1} ref={heading}>
