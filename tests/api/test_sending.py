@@ -23,8 +23,7 @@ import pytest
 
 from apiclient import add_member, assert_error, new_token, signup, Client
 import webhooks as wh
-from test_webhooks import (APP_SECRET, connect, d360, hook, instagram,
-                           messenger, whatsapp)
+from test_webhooks import APP_SECRET, connect, hook
 
 ADAPTERS = ("whatsapp_cloud", "360dialog", "messenger", "instagram",
             "example")
@@ -37,11 +36,51 @@ def digits(n=15):
 
 # ---------------------------------------------------------------- helpers
 
+# Channels at the fakes, each with accounts of its own; the channel as
+# the API returned it, plus the account's ids and its secret ("token",
+# or "key" for 360dialog), so tests can check what the provider got.
+
+def whatsapp(client, fakes):
+    pnid, waba, token = digits(), digits(), "EAAG-" + uuid.uuid4().hex
+    fakes.add_whatsapp_number(pnid, waba, "1555" + digits(7), "Shop", token)
+    ch = connect(client, "whatsapp_cloud", {
+        "phone_number_id": pnid, "business_account_id": waba,
+        "access_token": token})
+    ch.update(pnid=pnid, waba=waba, token=token)
+    return ch
+
+
+def d360(client, fakes):
+    key, pnid = "d360-" + uuid.uuid4().hex, digits()
+    fakes.add_d360_channel(key, pnid, digits())
+    ch = connect(client, "360dialog", {"api_key": key})
+    ch.update(pnid=pnid, key=key, webhook=fakes.d360_webhook(key))
+    return ch
+
+
+def messenger(client, fakes):
+    page, token = digits(), "EAAG-page-" + uuid.uuid4().hex
+    fakes.add_page(page, "Page " + page, token)
+    ch = connect(client, "messenger", {"page_id": page,
+                                       "page_access_token": token})
+    ch.update(page=page, token=token)
+    return ch
+
+
+def instagram(client, fakes):
+    ig, token = "1784" + digits(13), "IGAA-" + uuid.uuid4().hex
+    fakes.add_instagram_account(ig, "shop." + ig[-5:], token)
+    ch = connect(client, "instagram", {"account_id": ig,
+                                       "access_token": token})
+    ch.update(ig=ig, token=token)
+    return ch
+
+
 def example_channel(client, fakes):
     account, token = digits(9), "ex-" + uuid.uuid4().hex
     fakes.add_example_account(account, token, name="Shop " + account)
     ch = connect(client, "example", {"account_id": account, "token": token})
-    ch["account"] = account
+    ch.update(account=account, token=token)
     return ch
 
 
