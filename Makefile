@@ -172,6 +172,7 @@ tests/fuzz/bin/fuzz_parse_%: tests/fuzz/fuzz_parse_%.c tests/fuzz/fuzz_parse.inc
 fuzz-smoke: $(patsubst tests/fuzz/%.c,tests/fuzz/bin/%,$(FUZZ_SRCS))
 	@for f in $^; do echo "fuzz: $$f ($(FUZZ_SECONDS) s)"; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    -artifact_prefix=tests/fuzz/bin/ \
 	    >tests/fuzz/bin/$$(basename $$f).log 2>&1 || \
 	    { tail -30 tests/fuzz/bin/$$(basename $$f).log; exit 1; }; done
 

@@ -24,6 +24,9 @@
 
 /* Request bodies: the API's own cap, below kore's http_body_max. */
 #define API_BODY_MAX		(1024 * 1024)
+
+/* The header carrying a channel's webhook secret (360dialog, example). */
+#define WEBHOOK_SECRET_HEADER	"X-Inbox-Secret"
 /* Webhook bodies (webhooks.c): providers batch, so more room. */
 #define WEBHOOK_BODY_MAX	(4 * 1024 * 1024)
 

@@ -19,7 +19,6 @@
 #include "vault.h"
 
 #define CHANNEL_HTTP_TIMEOUT_MS	10000
-#define WEBHOOK_SECRET_HEADER	"X-Inbox-Secret"
 
 static const char SQL_BEGIN[] =
     "SELECT status, body::text FROM api.channel_begin($1, $2::jsonb, "
@@ -62,6 +61,9 @@ static int	chan_ask(struct kore_task *, struct chan_job *,
 		    struct inbox_call *, int);
 static int	chan_begin_result(struct call *, const char *);
 static int	chan_prepare(struct call *, const char *);
+static int	chan_shows_secret(const struct chan_job *, const char *);
+static void	chan_secret_new(struct call *);
+static int	chan_reply(struct call *, const char *);
 static int	chan_flow(struct call *, const char *);
 static int	chan_creds_from_body(struct call *, json_t *);
 static int	chan_creds_from_store(struct call *, json_t *);
@@ -500,6 +502,52 @@ chan_seal(struct call *c)
 	return (0);
 }
 
+/*
+ * Providers that sign webhooks with a per-channel secret but cannot be
+ * told it by API (the example adapter) get one made on connect and
+ * reconnect, shown once for the tenant to paste into the provider.
+ */
+static int
+chan_shows_secret(const struct chan_job *j, const char *mode)
+{
+	return (j->outcome == INBOX_OUTCOME_OK &&
+	    j->plugin->desc.webhook_auth == INBOX_WEBHOOK_CHANNEL_SECRET &&
+	    !(j->plugin->desc.capabilities & INBOX_CAP_REGISTER) &&
+	    (strcmp(mode, "connect") == 0 || strcmp(mode, "reconnect") == 0));
+}
+
+static void
+chan_secret_new(struct call *c)
+{
+	struct chan_call	*cc = c->task_arg;
+	char			 hash[65];
+
+	keys_random_token(cc->job->webhook_secret,
+	    sizeof(cc->job->webhook_secret));
+	keys_hash_hex(key_webhooks, cc->job->webhook_secret, hash);
+	json_object_set_new(c->srv, "webhook_secret_hash", json_string(hash));
+}
+
+/* channel_save's answer, with the webhook secret when one was made. */
+static int
+chan_reply(struct call *c, const char *mode)
+{
+	struct chan_call	*cc = c->task_arg;
+	json_t			*body;
+	int			 status;
+
+	if (!chan_shows_secret(cc->job, mode))
+		return (call_reply_api(c));
+	if (call_api_result(c, &status, &body) == -1)
+		return (CALL_DONE);
+	if (status < 300)
+		json_object_set_new(json_object_get(body, "webhook") != NULL &&
+		    json_is_object(json_object_get(body, "webhook")) ?
+		    json_object_get(body, "webhook") : body, "secret",
+		    json_string(cc->job->webhook_secret));
+	return (reply_json(c->req, status, body));
+}
+
 /* GET list, GET one, disconnect: one api.* call that shows webhooks. */
 int
 h_channel_read(struct call *c)
@@ -606,9 +654,11 @@ chan_flow(struct call *c, const char *mode)
 		    strcmp(mode, "update") == 0;
 		if (sealed && chan_seal(c) == -1)
 			return (CALL_DONE);
+		if (chan_shows_secret(cc->job, mode))
+			chan_secret_new(c);
 		return (call_query_api(c, SQL_SAVE));
 	default:
-		return (call_reply_api(c));
+		return (chan_reply(c, mode));
 	}
 }
 

@@ -56,6 +56,9 @@ plugins_init(void)
 			    json_string(app_config.meta_verify_token));
 		json_object_set_new(w, "registered_automatically",
 		    json_boolean(p->desc.capabilities & INBOX_CAP_REGISTER));
+		if (p->desc.webhook_auth == INBOX_WEBHOOK_CHANNEL_SECRET)
+			json_object_set_new(w, "secret_header",
+			    json_string(WEBHOOK_SECRET_HEADER));
 		json_object_set_new(plugins_webhook_info, p->desc.name, w);
 	}
 	kore_log(LOG_NOTICE, "plugins: %zu loaded", plugin_count(plugins));

@@ -38,7 +38,6 @@
 
 #define WEBHOOK_META		"meta"
 #define WEBHOOK_SIG_HEADER	"x-hub-signature-256"
-#define WEBHOOK_SECRET_HEADER	"x-inbox-secret"
 #define WEBHOOK_CHALLENGE_MAX	128
 #define WEBHOOK_HEADER_KEEP	512
 
@@ -456,7 +455,7 @@ wh_headers(struct call *c)
 			    strnlen(v, WEBHOOK_HEADER_KEEP)));
 	}
 	if (http_request_header(c->req, WEBHOOK_SECRET_HEADER, &v))
-		json_object_set_new(h, WEBHOOK_SECRET_HEADER,
+		json_object_set_new(h, "x-inbox-secret",
 		    json_string("(present)"));
 	return (h);
 }
