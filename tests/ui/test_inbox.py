@@ -115,6 +115,19 @@ def test_conversations_listed_filtered_and_read(browser, server, fakes):
                 wh.whatsapp_text("Still there?"))
     b.wait_text("Still there?", "[data-testid=message]")
 
+    # A reply: queued at once, on the right, with its tick; the draft
+    # is cleared and the box keeps the focus for the next one.
+    box = b.field("Reply")
+    box.send_keys("On its way, arriving tomorrow.")
+    b.click("Send")
+    b.wait_text("On its way, arriving tomorrow.", ".msg-out")
+    tick = b.find(".msg-out .tick")
+    assert tick.get_attribute("aria-label") in ("Queued", "Sent")
+    assert box.get_attribute("value") == ""
+    assert b.driver.switch_to.active_element == box
+    b.wait_text("You: On its way", "[data-testid=conversation]")
+    b.shot("inbox-reply")
+
     # Ours, sent from Meta's inbox: on the right, with its delivery tick.
     conversation(b, "Messenger").click()
     b.wait_text("We answered in Meta's inbox", ".msg-out")
@@ -140,3 +153,22 @@ def test_inbox_on_a_phone_shows_one_pane_at_a_time(browser, server, fakes):
     b.shot("mobile-inbox-thread")
     b.click("Back to conversations")
     b.wait_for("[data-testid=conversation]")
+
+
+def test_whatsapp_outside_the_care_window_says_why(browser, server, fakes):
+    b = browser()
+    email = b.signup(org="Late Replies")
+    owner = login(server.url, email)
+    pnid = whatsapp_channel(owner, fakes)
+    two_days_ago = str(int(wh.now_seconds()) - 2 * 86400)
+    whatsapp_in(server, pnid, "1555" + digits(7), "Old Olga",
+                wh.whatsapp_text("Hello from the day before yesterday",
+                                 timestamp=two_days_ago))
+    b.open("/inbox")
+    b.wait_for("[data-testid=conversation]").click()
+    b.wait_text("Hello from the day before yesterday", "[data-testid=message]")
+    b.wait_text("more than 24 hours ago", ".composer")
+    b.field("Reply").send_keys("Sorry for the wait!")
+    b.click("Send")
+    b.wait_text("template", ".composer .notice-error")
+    assert not b.find_all(".msg-out")

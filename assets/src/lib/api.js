@@ -36,8 +36,8 @@ export function setCsrfToken(token) {
   csrfToken = token || null;
 }
 
-export async function request(method, path, body) {
-  const headers = { Accept: "application/json" };
+export async function request(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
 
@@ -73,10 +73,21 @@ export async function request(method, path, body) {
 
 export const api = {
   get: (path) => request("GET", path),
-  post: (path, body = {}) => request("POST", path, body),
+  post: (path, body = {}, headers) => request("POST", path, body, headers),
   patch: (path, body) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),
 };
+
+// A fresh random id (UUID v4), e.g. for Idempotency-Key: sending the same
+// key again cannot send the message twice. crypto.randomUUID needs a
+// secure context; getRandomValues does not.
+export function randomId() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 // Query strings for list endpoints; skips empty values.
 export function query(params) {

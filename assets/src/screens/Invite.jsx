@@ -4,6 +4,7 @@
 // password. Either way they end up signed in to the organization.
 import { Field } from "../components/Field.jsx";
 import { Form } from "../components/Form.jsx";
+import { NewPasswordField } from "../components/NewPasswordField.jsx";
 import { Notice } from "../components/Notice.jsx";
 import { Page } from "../components/Page.jsx";
 import { Loading } from "../components/States.jsx";
@@ -12,7 +13,6 @@ import { api } from "../lib/api.js";
 import { roleLabel } from "../lib/format.js";
 import { useAction, useResource } from "../lib/hooks.js";
 import { useSession } from "../lib/session.js";
-import { PASSWORD_HINT } from "./Signup.jsx";
 
 export function Invite({ params }) {
   const { token } = params;
@@ -82,16 +82,7 @@ export function Invite({ params }) {
           <>
             <p class="form-intro">Choose your name and a password to create your account.</p>
             <Field label="Your name" name="name" autocomplete="name" required maxLength={200} />
-            <Field
-              label="Password"
-              name="password"
-              type="password"
-              autocomplete="new-password"
-              required
-              minLength={10}
-              maxLength={128}
-              hint={PASSWORD_HINT}
-            />
+            <NewPasswordField />
           </>
         )}
       </Form>

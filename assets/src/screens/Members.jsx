@@ -7,11 +7,12 @@ import { useId, useRef, useState } from "preact/hooks";
 
 import { ConfirmButton } from "../components/ConfirmButton.jsx";
 import { Page } from "../components/Page.jsx";
+import { RowError } from "../components/RowError.jsx";
 import { EmptyState, Resource } from "../components/States.jsx";
 import { Time } from "../components/Time.jsx";
 import { api } from "../lib/api.js";
 import { ROLE_LABELS, initials, roleAtLeast, roleLabel } from "../lib/format.js";
-import { announce, useResource } from "../lib/hooks.js";
+import { announce, useAction, useResource } from "../lib/hooks.js";
 import { useSession } from "../lib/session.js";
 import { MembersInvite } from "./MembersInvite.jsx";
 
@@ -84,23 +85,18 @@ function MemberRow({ member, viewer, onUpdated, onRemoved }) {
       // One's own role decides what the whole app shows.
       if (isSelf) await refresh();
     } catch (err) {
-      setError(err.message);
+      setError(err);
       select.value = member.role;
     } finally {
       setBusy(false);
     }
   };
 
-  const remove = async () => {
-    setError(null);
-    try {
-      await api.del(`/members/${member.id}`);
-      announce(`${member.name} was removed`);
-      onRemoved(member.id);
-    } catch (err) {
-      setError(err.message);
-    }
-  };
+  const remove = useAction(async () => {
+    await api.del(`/members/${member.id}`);
+    announce(`${member.name} was removed`);
+    onRemoved(member.id);
+  });
 
   return (
     <li class="row" data-testid="member-row">
@@ -139,17 +135,13 @@ function MemberRow({ member, viewer, onUpdated, onRemoved }) {
             label={`Remove ${member.name}`}
             question={`Remove ${member.name}?`}
             confirmLabel="Remove"
-            onConfirm={remove}
+            onConfirm={remove.run}
           >
             Remove
           </ConfirmButton>
         )}
       </div>
-      {error && (
-        <p class="row-error" role="alert">
-          {error}
-        </p>
-      )}
+      <RowError error={error || remove.error} />
     </li>
   );
 }

@@ -8,6 +8,7 @@ import { CopyField } from "../components/CopyField.jsx";
 import { Field } from "../components/Field.jsx";
 import { Form } from "../components/Form.jsx";
 import { Notice } from "../components/Notice.jsx";
+import { RowError } from "../components/RowError.jsx";
 import { EmptyState, Resource } from "../components/States.jsx";
 import { Time } from "../components/Time.jsx";
 import { api } from "../lib/api.js";
@@ -86,17 +87,11 @@ export function MembersInvite({ viewer }) {
 }
 
 function InvitationRow({ inv, onRevoked }) {
-  const [error, setError] = useState(null);
-  const revoke = async () => {
-    setError(null);
-    try {
-      await api.del(`/invitations/${inv.id}`);
-      announce(`Invitation for ${inv.email} revoked`);
-      onRevoked();
-    } catch (err) {
-      setError(err.message);
-    }
-  };
+  const revoke = useAction(async () => {
+    await api.del(`/invitations/${inv.id}`);
+    announce(`Invitation for ${inv.email} revoked`);
+    onRevoked();
+  });
   return (
     <li class="row" data-testid="invitation-row">
       <div class="row-main">
@@ -110,16 +105,12 @@ function InvitationRow({ inv, onRevoked }) {
           label={`Revoke the invitation for ${inv.email}`}
           question={`Revoke the invitation for ${inv.email}?`}
           confirmLabel="Revoke"
-          onConfirm={revoke}
+          onConfirm={revoke.run}
         >
           Revoke
         </ConfirmButton>
       </div>
-      {error && (
-        <p class="row-error" role="alert">
-          {error}
-        </p>
-      )}
+      <RowError error={revoke.error} />
     </li>
   );
 }

@@ -1,12 +1,11 @@
 // Sign up: a new organization with its first owner, signed in at once.
 import { Field } from "../components/Field.jsx";
 import { Form } from "../components/Form.jsx";
+import { NewPasswordField } from "../components/NewPasswordField.jsx";
 import { Page } from "../components/Page.jsx";
 import { api } from "../lib/api.js";
 import { useAction } from "../lib/hooks.js";
 import { useSession } from "../lib/session.js";
-
-export const PASSWORD_HINT = "10 to 128 characters. A few unrelated words make a good one.";
 
 export function Signup() {
   const { signedIn } = useSession();
@@ -24,16 +23,7 @@ export function Signup() {
         <Field label="Organization name" name="organization_name" autocomplete="organization" required maxLength={200} />
         <Field label="Your name" name="name" autocomplete="name" required maxLength={200} />
         <Field label="Email" name="email" type="email" autocomplete="email" required />
-        <Field
-          label="Password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minLength={10}
-          maxLength={128}
-          hint={PASSWORD_HINT}
-        />
+        <NewPasswordField />
       </Form>
       <p class="auth-switch">
         Already have an account? <a href="#/login">Sign in</a>

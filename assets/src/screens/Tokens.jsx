@@ -9,6 +9,7 @@ import { CopyField } from "../components/CopyField.jsx";
 import { Field } from "../components/Field.jsx";
 import { Form } from "../components/Form.jsx";
 import { Notice } from "../components/Notice.jsx";
+import { RowError } from "../components/RowError.jsx";
 import { Page } from "../components/Page.jsx";
 import { EmptyState, Resource } from "../components/States.jsx";
 import { Time } from "../components/Time.jsx";
@@ -102,17 +103,11 @@ export function Tokens() {
 }
 
 function TokenRow({ token, onRevoked }) {
-  const [error, setError] = useState(null);
-  const revoke = async () => {
-    setError(null);
-    try {
-      await api.del(`/api-tokens/${token.id}`);
-      announce(`Token ${token.name} revoked`);
-      onRevoked({ ...token, revoked_at: new Date().toISOString() });
-    } catch (err) {
-      setError(err.message);
-    }
-  };
+  const revoke = useAction(async () => {
+    await api.del(`/api-tokens/${token.id}`);
+    announce(`Token ${token.name} revoked`);
+    onRevoked({ ...token, revoked_at: new Date().toISOString() });
+  });
   const revoked = Boolean(token.revoked_at);
   return (
     <li class={revoked ? "row row-revoked" : "row"} data-testid="token-row">
@@ -141,17 +136,13 @@ function TokenRow({ token, onRevoked }) {
             label={`Revoke ${token.name}`}
             question={`Revoke “${token.name}”? Whatever uses it stops working.`}
             confirmLabel="Revoke"
-            onConfirm={revoke}
+            onConfirm={revoke.run}
           >
             Revoke
           </ConfirmButton>
         </div>
       )}
-      {error && (
-        <p class="row-error" role="alert">
-          {error}
-        </p>
-      )}
+      <RowError error={revoke.error} />
     </li>
   );
 }

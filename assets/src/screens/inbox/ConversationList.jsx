@@ -3,7 +3,7 @@
 //
 // Not here yet because the API has no way to ask for them: an unread
 // filter (no read state per person) and search (no query parameter).
-import { useId, useState } from "preact/hooks";
+import { useEffect, useId, useState } from "preact/hooks";
 
 import { EmptyState, ErrorState, Loading } from "../../components/States.jsx";
 import { Notice } from "../../components/Notice.jsx";
@@ -15,7 +15,8 @@ import { contactName, familyLabel, preview } from "./labels.js";
 const PAGE = 30;
 const REFRESH_MS = 10000;
 
-export function ConversationList({ channels, selectedId }) {
+// refresh: changes when the list should load again at once.
+export function ConversationList({ channels, selectedId, refresh }) {
   const [channelId, setChannelId] = useState("");
   const [status, setStatus] = useState("open");
   const filters = { status: status === "all" ? "" : status, channel_id: channelId, limit: PAGE };
@@ -27,6 +28,9 @@ export function ConversationList({ channels, selectedId }) {
     setOlder((o) => ({ key, items: [...(o.key === key ? o.items : []), ...page.data], next: page.next_cursor }));
   });
   usePoll(first.reload, REFRESH_MS);
+  useEffect(() => {
+    if (refresh) first.reload();
+  }, [refresh]);
 
   const ids = new Set(((first.data && first.data.data) || []).map((c) => c.id));
   const olderItems = older.key === key ? older.items.filter((c) => !ids.has(c.id)) : [];

@@ -68,7 +68,17 @@ function Tick({ m }) {
   const at = m.status_at ? ` ${formatFull(m.status_at)}` : "";
   return (
     <span class={`tick tick-${m.status}`} role="img" aria-label={t.label} title={`${t.label}${at}`}>
-      {t.mark}
+      {t.mark === "clock" ? <Clock /> : t.mark}
     </span>
+  );
+}
+
+// Drawn rather than an emoji: emoji fonts are not everywhere.
+function Clock() {
+  return (
+    <svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" class="tick-clock">
+      <circle cx="6" cy="6" r="5" fill="none" stroke="currentColor" stroke-width="1.4" />
+      <path d="M6 3v3.2l2 1.3" fill="none" stroke="currentColor" stroke-width="1.4" stroke-linecap="round" />
+    </svg>
   );
 }

@@ -7,15 +7,19 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ErrorState, Loading } from "../../components/States.jsx";
 import { Notice } from "../../components/Notice.jsx";
 import { api, query } from "../../lib/api.js";
-import { formatDay } from "../../lib/format.js";
+import { formatDay, parseTime } from "../../lib/format.js";
 import { useAction, usePoll, useResource } from "../../lib/hooks.js";
+import { Composer } from "./Composer.jsx";
 import { contactName, familyLabel } from "./labels.js";
 import { Message } from "./Message.jsx";
 
 const PAGE = 50;
 const REFRESH_MS = 5000;
 
-export function Thread({ id }) {
+const CARE_WINDOW_MS = 24 * 3600 * 1000;
+
+// pluginOf(name): an adapter of GET /plugins, for its capabilities.
+export function Thread({ id, pluginOf, onSent }) {
   const conv = useResource(() => api.get(`/conversations/${id}`), [id]);
   const latest = useResource(() => api.get(`/conversations/${id}/messages` + query({ limit: PAGE })), [id]);
   const [older, setOlder] = useState({ items: [], next: undefined });
@@ -107,10 +111,28 @@ export function Thread({ id }) {
           })}
         </ol>
       </div>
-      <div class="composer" role="note">
-        Replying from the inbox is coming soon. Until then, answer from the provider's own app; your replies show up
-        here.
-      </div>
+      {c && (
+        <Composer
+          conversationId={id}
+          careWindowClosed={careWindowClosed(c, pluginOf)}
+          onSent={(m) => {
+            // Shown at once, then as the server has it.
+            atBottom.current = true;
+            latest.setData((d) => (d && m && m.id ? { ...d, data: [m, ...d.data.filter((x) => x.id !== m.id)] } : d));
+            latest.reload();
+            onSent();
+          }}
+        />
+      )}
     </section>
   );
+}
+
+// Whether the channel only takes templates now: its adapter keeps a
+// customer-care window and the customer last wrote over 24 hours ago.
+function careWindowClosed(conv, pluginOf) {
+  const plugin = conv.channel && pluginOf(conv.channel.adapter);
+  if (!plugin || !plugin.capabilities.includes("care_window")) return false;
+  const last = parseTime(conv.last_inbound_at);
+  return !last || Date.now() - last.getTime() > CARE_WINDOW_MS;
 }

@@ -45,7 +45,7 @@ export function preview(message) {
 }
 
 export const STATUS_TICKS = {
-  queued: { mark: "🕓", label: "Queued" },
+  queued: { mark: "clock", label: "Queued" },
   sent: { mark: "✓", label: "Sent" },
   delivered: { mark: "✓✓", label: "Delivered" },
   read: { mark: "✓✓", label: "Read" },
