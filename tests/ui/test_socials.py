@@ -5,6 +5,8 @@ deleting it."""
 import random
 import uuid
 
+import requests
+
 from apiclient import add_member, signup
 
 
@@ -62,6 +64,26 @@ def test_connect_test_change_disconnect_reconnect_delete(browser, server, fakes)
     assert token not in b.driver.page_source, "the secret is never shown"
     assert "••••" + token[-4:] in ch.text
     b.shot("socials-connected")
+
+    # The example provider cannot be told our webhook secret: it is shown
+    # once, and webhooks carrying it land in the inbox.
+    panel = b.wait_for("[data-testid=webhook-secret]")
+    secret = b.field("Webhook secret", panel).get_attribute("value")
+    assert len(secret) >= 40 and "X-Inbox-Secret" in panel.text
+    b.click("Done", panel)
+    assert secret not in b.driver.page_source
+    r = requests.post(server.url + "/api/v1/webhooks/example", json={
+        "account": account_id, "messages": [{
+            "id": "m-" + uuid.uuid4().hex, "from": "555123", "name": "Cleo",
+            "text": "hello shop", "timestamp": 1763700000}]},
+        headers={"X-Inbox-Secret": secret}, timeout=10)
+    assert r.status_code == 200, r.text
+    b.click("Inbox")
+    b.wait_text("Cleo", "[data-testid=conversation]")
+    b.click("Settings")
+    b.click("Socials")
+    b.wait_for("[data-testid=channel-card]")
+    ch = card(b, "Support line")
 
     b.click("Test connection", ch)
     b.wait_text("The connection works", "[data-testid=channel-card]")

@@ -3,7 +3,7 @@
 // for owners and admins the actions: test the connection, change it,
 // disconnect (stop receiving; the account is freed for elsewhere),
 // reconnect, delete (with its conversations).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 
 import { ConfirmButton } from "../../components/ConfirmButton.jsx";
 import { CopyField } from "../../components/CopyField.jsx";
@@ -23,6 +23,14 @@ export function ChannelCard({ channel, plugin, isAdmin, onChanged, onDeleted }) 
   const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(null);
   const [outcome, setOutcome] = useState(null);
+  // Some providers cannot be told our webhook secret: the server makes
+  // one on connect and reconnect and sends it this once. Kept here until
+  // dismissed, whatever later answers (which never carry it) say.
+  const fresh = channel.webhook && channel.webhook.secret;
+  const [secret, setSecret] = useState(fresh ? channel.webhook : null);
+  useEffect(() => {
+    if (fresh) setSecret(channel.webhook);
+  }, [fresh]);
   const status = STATUS[channel.status] || { label: channel.status, badge: "" };
   const fields = (plugin && plugin.credential_fields) || [];
   const labelOf = (name) => (fields.find((f) => f.name === name) || { label: name }).label;
@@ -103,7 +111,22 @@ export function ChannelCard({ channel, plugin, isAdmin, onChanged, onDeleted }) 
           </dd>
         </div>
       </dl>
-      {isAdmin && channel.webhook && <WebhookInfo webhook={channel.webhook} />}
+      {isAdmin && secret && (
+        <div class="result" data-testid="webhook-secret">
+          <Notice kind="success" title="Webhook secret">
+            <p>
+              Set this in the provider's webhook settings, sent as the header{" "}
+              <code>{secret.secret_header || "X-Inbox-Secret"}</code>, with the callback URL below. It is not shown
+              again; reconnecting makes a new one.
+            </p>
+          </Notice>
+          <CopyField label="Webhook secret" value={secret.secret} />
+          <button type="button" class="btn" onClick={() => setSecret(null)}>
+            Done
+          </button>
+        </div>
+      )}
+      {isAdmin && channel.webhook && <WebhookInfo webhook={channel.webhook} open={Boolean(secret)} />}
       {outcome && <Notice kind={outcome.kind}>{outcome.text}</Notice>}
       {isAdmin && editing && plugin && (
         <ChannelForm
@@ -163,9 +186,9 @@ function credentialsInOrder(creds = {}, fields) {
   return [...known, ...rest];
 }
 
-function WebhookInfo({ webhook }) {
+function WebhookInfo({ webhook, open }) {
   return (
-    <details class="webhook">
+    <details class="webhook" open={open}>
       <summary>Webhook</summary>
       {webhook.registered_automatically ? (
         <p class="hint">The team inbox registered this address with the provider itself.</p>
@@ -174,6 +197,12 @@ function WebhookInfo({ webhook }) {
       )}
       <CopyField label="Callback URL" value={webhook.url} />
       {webhook.verify_token && <CopyField label="Verify token" value={webhook.verify_token} />}
+      {webhook.secret_header && (
+        <p class="hint">
+          Each delivery must carry the header <code>{webhook.secret_header}</code> with the secret shown when the
+          account was connected.
+        </p>
+      )}
     </details>
   );
 }
