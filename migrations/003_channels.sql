@@ -156,20 +156,29 @@ BEGIN
 	END IF;
 END $$;
 
--- Takes a route for a channel; 409 when another channel holds it.
+-- Takes a route for a channel; 409 when another channel holds it. A
+-- change that brings no new webhook secret (a rename, new credentials
+-- for a provider we cannot tell a secret) or does not say whether the
+-- tenant uses its own Meta app (a reconnect) keeps what the channel's
+-- route had: dropping it would make its webhooks fail.
 CREATE FUNCTION app.route_claim(ch channels, p_srv jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+	old	channel_routes%ROWTYPE;
 BEGIN
 	IF ch.routing_key IS NULL THEN
 		RETURN;
 	END IF;
 	DELETE FROM channel_routes
-	WHERE org_id = ch.org_id AND channel_id = ch.id;
+	WHERE org_id = ch.org_id AND channel_id = ch.id
+	RETURNING * INTO old;
 	INSERT INTO channel_routes (family, routing_key, org_id, channel_id,
 	    adapter, webhook_secret_hash, own_app_secret)
 	VALUES (ch.family, ch.routing_key, ch.org_id, ch.id, ch.adapter,
-	    decode(p_srv ->> 'webhook_secret_hash', 'hex'),
-	    coalesce((p_srv ->> 'own_app_secret')::boolean, false));
+	    coalesce(decode(p_srv ->> 'webhook_secret_hash', 'hex'),
+		old.webhook_secret_hash),
+	    coalesce((p_srv ->> 'own_app_secret')::boolean,
+		old.own_app_secret, false));
 EXCEPTION WHEN unique_violation THEN
 	-- Do not say who holds it: that would leak another tenant.
 	PERFORM app.fail(409, 'ROUTING_KEY_TAKEN',

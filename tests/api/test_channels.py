@@ -22,8 +22,7 @@ import uuid
 import pytest
 import requests
 
-from apiclient import (Client, add_member, assert_error, new_token, signup,
-                       unique_email)
+from apiclient import Client, add_member, assert_error, new_token, signup
 from providers import d360_error, graph_error
 
 CHANNELS = "/api/v1/channels"
@@ -217,22 +216,6 @@ def add_token(acct):
     return new
 
 
-# The example plugin reads the provider's error as {"error": "text"}, the
-# fake (and tests/fakes/README.md) sends {"error": {"code", "message"}}.
-EXAMPLE_MESSAGE_BUG = pytest.mark.xfail(
-    reason="BUG: plugins/example/example.c example_classify reads the "
-    "error body as {\"error\": \"...\"}; the example provider (fake) sends "
-    "{\"error\": {\"code\", \"message\"}}, so the provider's message is "
-    "lost and the channel only says \"the provider refused the token\"",
-    strict=True)
-
-
-def adapters_with(example_mark=None):
-    """ADAPTERS as parameters, with a mark on "example"."""
-    return [pytest.param(a, marks=example_mark) if a == "example" and
-            example_mark else a for a in ADAPTERS]
-
-
 # ---------------------------------------------------------------- helpers
 
 @pytest.fixture
@@ -249,10 +232,20 @@ def program(fakes):
         fakes.cancel(i)
 
 
-def connect(client, acct, name=None, token=None, status=201):
+def connect_shown(client, acct, name=None, token=None):
+    """Connects; the channel as GET shows it, and the webhook secret the
+    answer showed once (adapters whose provider cannot be told one by
+    API, i.e. example), or None."""
     r = client.post(CHANNELS, acct.body(name, token))
-    assert r.status_code == status, r.text
-    return r.json()
+    assert r.status_code == 201, r.text
+    ch = r.json()
+    secret = ch["webhook"].pop("secret", None)
+    assert (secret is not None) == (acct.adapter == "example"), ch
+    return ch, secret
+
+
+def connect(client, acct, name=None, token=None):
+    return connect_shown(client, acct, name, token)[0]
 
 
 def channel_rows(admin_db, org_id):
@@ -411,8 +404,9 @@ def test_connect_asks_the_provider_and_saves(server, fakes, admin_db,
     route = route_of(admin_db, family_of(adapter), acct.routing_key)
     assert route["org_id"] == owner.org_id and \
         route["channel_id"] == ch["id"] and route["adapter"] == adapter
+    # Adapters that authenticate webhooks by a per-channel secret.
     assert (route["webhook_secret_hash"] is not None) == \
-        (adapter == "360dialog")
+        (adapter in ("360dialog", "example"))
     assert "channel_connected" in audit_actions(owner)
 
 
@@ -449,12 +443,8 @@ def test_connect_name_of_100_characters(server, fakes):
     assert ch["name"] == "n" * 100
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c h_channel_connect checks "
-                   "the name with strlen() (bytes), so 100 characters "
-                   "outside ASCII are refused although the API, the "
-                   "message and the database count characters",
-                   strict=True)
 def test_connect_name_counts_characters_not_bytes(server, fakes):
+    """100 characters outside ASCII (200 bytes) are a valid name."""
     owner = signup(server.url)
     ch = connect(owner, Example(fakes), name="\u00e9" * 100)
     assert ch["name"] == "\u00e9" * 100
@@ -516,7 +506,7 @@ def test_token_revoked_after_connecting(server, fakes, admin_db, adapter):
     assert r.json()["credentials"][acct.secret_field] == acct.hint(new)
 
 
-@pytest.mark.parametrize("adapter", adapters_with(EXAMPLE_MESSAGE_BUG))
+@pytest.mark.parametrize("adapter", ADAPTERS)
 def test_provider_message_is_passed_on(server, fakes, adapter):
     """The provider's own words reach the user: on a refused connect and
     in a failing channel's status_message."""
@@ -990,11 +980,9 @@ def test_admins_manage_channels(server, fakes):
     assert bot.post(CHANNELS, Example(fakes).body()).status_code == 201
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c h_channel_connect validates "
-                   "the adapter, name and credentials before asking the "
-                   "database who the caller is, so an agent gets 422 with "
-                   "per-field details instead of 403", strict=True)
 def test_agents_get_403_before_validation(server, fakes):
+    """Who is asking comes first: an agent learns nothing from the
+    validation of a body it may not send at all."""
     owner = signup(server.url)
     agent = add_member(server.url, owner, "agent")
     r = agent.post(CHANNELS, {"adapter": "example", "name": "x",
@@ -1002,11 +990,8 @@ def test_agents_get_403_before_validation(server, fakes):
     assert_error(r, 403, "FORBIDDEN")
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c h_channel_connect validates "
-                   "the body before the credentials are checked: a revoked "
-                   "or made-up API token gets 422 (and the details) instead "
-                   "of 401", strict=True)
 def test_invalid_token_gets_401_before_validation(server, fakes):
+    """A revoked API token gets 401, whatever the body."""
     owner = signup(server.url)
     token, row = new_token(owner, role="admin")
     assert owner.delete("/api/v1/api-tokens/" + row["id"]).status_code \
@@ -1257,21 +1242,130 @@ def test_360dialog_registration_failure_saves_nothing(server, fakes,
     assert registered_secret(server, acct)
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c chan_task registers the "
-                   "webhook (with a new secret) before channel_save finds "
-                   "the routing key taken, so a refused 360dialog connect "
-                   "re-points the provider at a secret nobody stored and "
-                   "the connected channel's webhooks stop authenticating",
-                   strict=True)
 def test_360dialog_refused_connect_keeps_the_registration(server, fakes,
                                                           admin_db):
+    """Registering replaces the webhook secret at 360dialog: a connect
+    refused because the number is taken must not register, or the
+    connected channel's webhooks would stop authenticating."""
     alice = signup(server.url)
     acct = D360(fakes)
-    connect(alice, acct)
+    ch = connect(alice, acct)
     secret = registered_secret(server, acct)
     bob = signup(server.url)
     assert_taken(bob.post(CHANNELS, acct.body()), alice.org_id)
+    assert_taken(alice.post(CHANNELS, acct.body(name="Twice")))
     assert registered_secret(server, acct) == secret
+    regs = [q for q in fakes.requests(r"^/d360/v1/configs/webhook$")
+            if q.header("D360-API-KEY") == acct.token]
+    assert len(regs) == 1
+    # Bob takes the number over; Alice's reconnect is refused and leaves
+    # Bob's registration alone.
+    alice.post(f"{CHANNELS}/{ch['id']}/disconnect")
+    connect(bob, acct)
+    bobs = registered_secret(server, acct)
+    assert bobs != secret
+    assert_taken(alice.post(f"{CHANNELS}/{ch['id']}/reconnect"))
+    assert registered_secret(server, acct) == bobs
+    assert_hash_of(route_of(admin_db, "whatsapp", acct.routing_key)[
+        "webhook_secret_hash"], bobs)
+
+
+# ---------------------------------------------------------------- webhook secrets
+
+def post_example_hook(server, acct, secret):
+    """A delivery from the example provider, authenticated by the
+    channel's secret header."""
+    body = {"account": acct.routing_key, "messages": [{
+        "id": "m-" + uuid.uuid4().hex, "from": "555" + digits(6),
+        "name": "Cleo", "text": "hello", "timestamp": 1763700000}]}
+    return requests.post(server.url + "/api/v1/webhooks/example",
+                         json=body, headers={WEBHOOK_HEADER: secret},
+                         timeout=10)
+
+
+def own_app_secret(admin_db, channel_id):
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT own_app_secret FROM channel_routes "
+                    "WHERE channel_id = %s", (channel_id,))
+        row = cur.fetchone()
+    return None if row is None else row[0]
+
+
+def test_example_webhook_secret_shown_once_and_kept(server, fakes,
+                                                    admin_db):
+    """The example provider cannot be told a secret by API: connecting
+    shows one, once; renaming, new credentials and tests keep it; a
+    reconnect makes a new one (shown once again)."""
+    owner = signup(server.url)
+    acct = Example(fakes)
+    r = owner.post(CHANNELS, acct.body())
+    assert r.status_code == 201, r.text
+    hook = r.json()["webhook"]
+    secret = hook["secret"]
+    assert hook["secret_header"] == WEBHOOK_HEADER and len(secret) >= 40
+    url = f"{CHANNELS}/{r.json()['id']}"
+    assert "secret" not in owner.get(url).json()["webhook"]
+    assert secret not in owner.get(CHANNELS).text
+    assert_hash_of(route_of(admin_db, "example", acct.routing_key)[
+        "webhook_secret_hash"], secret)
+    assert post_example_hook(server, acct, secret).status_code == 200
+
+    for change in (lambda: owner.patch(url, {"name": "Renamed"}),
+                   lambda: owner.patch(url, {"credentials": {
+                       "token": add_token(acct)}}),
+                   lambda: owner.post(url + "/test")):
+        r = change()
+        assert r.status_code == 200, r.text
+        assert "secret" not in r.json()["webhook"] and secret not in r.text
+        assert post_example_hook(server, acct, secret).status_code == 200
+
+    r = owner.post(url + "/reconnect")
+    assert r.status_code == 200, r.text
+    fresh = r.json()["webhook"]["secret"]
+    assert fresh != secret
+    assert post_example_hook(server, acct, fresh).status_code == 200
+    assert post_example_hook(server, acct, secret).status_code in (401, 403)
+
+
+def test_own_app_secret_survives_changes(server, fakes, admin_db):
+    """A channel on the tenant's own Meta app keeps verifying its
+    webhooks with that app's secret through tests, renames and
+    reconnects."""
+    owner = signup(server.url)
+    acct = Messenger(fakes)
+    body = acct.body()
+    body["credentials"]["app_secret"] = uuid.uuid4().hex
+    r = owner.post(CHANNELS, body)
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    url = f"{CHANNELS}/{cid}"
+    assert own_app_secret(admin_db, cid) is True
+    for method, path, payload in (("POST", url + "/test", None),
+                                  ("PATCH", url, {"name": "Renamed"}),
+                                  ("POST", url + "/reconnect", None)):
+        r = owner.request(method, path, json=payload)
+        assert r.status_code == 200, r.text
+        assert own_app_secret(admin_db, cid) is True, (method, path)
+
+
+@pytest.mark.xfail(reason="BUG: app/channels.c chan_flow does not seal (or "
+                   "unseal-and-report) the credentials on reconnect, so "
+                   "p_srv carries no own_app_secret and a channel "
+                   "reconnected after a disconnect loses it: its webhooks "
+                   "are then checked with the platform's app secret. "
+                   "chan_outcome should send own_app_secret from the job's "
+                   "credentials in every mode", strict=True)
+def test_own_app_secret_survives_disconnect_and_reconnect(server, fakes,
+                                                          admin_db):
+    owner = signup(server.url)
+    acct = Messenger(fakes)
+    body = acct.body()
+    body["credentials"]["app_secret"] = uuid.uuid4().hex
+    cid = owner.post(CHANNELS, body).json()["id"]
+    url = f"{CHANNELS}/{cid}"
+    assert owner.post(url + "/disconnect").status_code == 200
+    assert owner.post(url + "/reconnect").json()["status"] == "connected"
+    assert own_app_secret(admin_db, cid) is True
 
 
 # ---------------------------------------------------------------- misc
