@@ -13,7 +13,8 @@ import tempfile
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -56,7 +57,11 @@ class Browser:
         self.driver = webdriver.Chrome(
             service=Service("/usr/bin/chromedriver"), options=opts)
         self.driver.set_window_size(width, height)
-        self.wait = WebDriverWait(self.driver, 15)
+        # Screens re-render while we look: an element found a moment ago
+        # may be gone; look again rather than fail.
+        self.wait = WebDriverWait(
+            self.driver, 15,
+            ignored_exceptions=[StaleElementReferenceException])
 
     def quit(self):
         try:
@@ -145,6 +150,14 @@ class Browser:
             return self.wait.until(find)
         except TimeoutException:
             raise AssertionError(f"no button {text!r}; page says:\n{self.text()}")
+
+    def wait_focus(self, el):
+        """Waits for el to have the focus (it moves after rendering)."""
+        try:
+            self.wait.until(lambda d: d.switch_to.active_element == el)
+        except TimeoutException:
+            active = self.driver.switch_to.active_element
+            raise AssertionError("focus is on " + active.get_attribute("outerHTML")[:200])
 
     # --- doing ------------------------------------------------------------
 

@@ -54,7 +54,7 @@ def test_api_errors_show_next_to_their_field(browser, server):
     err = b.find("#" + field.get_attribute("aria-describedby").split()[-1])
     assert err.text == "Email is already registered"
     # Focus goes to the field that needs fixing.
-    assert b.driver.switch_to.active_element == field
+    b.wait_focus(field)
     b.shot("signup-error")
 
 

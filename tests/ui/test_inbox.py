@@ -102,7 +102,7 @@ def test_conversations_listed_filtered_and_read(browser, server, fakes):
     b.wait_text("Is my order on its way?", "[data-testid=message]")
     heading = b.find("#thread-heading")
     assert heading.text == "Wanda Whatsapp"
-    assert b.driver.switch_to.active_element == heading
+    b.wait_focus(heading)
     msgs = b.find_all("[data-testid=message]")
     assert [("msg-in" in m.get_attribute("class")) for m in msgs] == [True] * 3
     assert "Hello!\nIs my order on its way?" in msgs[0].text
@@ -124,7 +124,7 @@ def test_conversations_listed_filtered_and_read(browser, server, fakes):
     tick = b.find(".msg-out .tick")
     assert tick.get_attribute("aria-label") in ("Queued", "Sent")
     assert box.get_attribute("value") == ""
-    assert b.driver.switch_to.active_element == box
+    b.wait_focus(box)
     b.wait_text("You: On its way", "[data-testid=conversation]")
     b.shot("inbox-reply")
 

@@ -40,7 +40,7 @@ def test_connect_test_change_disconnect_reconnect_delete(browser, server, fakes)
     b.click("Connect Example (no account needed)")
     form = b.wait_for("form[aria-label='Connect Example (no account needed)']")
     # The form is the plugin's: its labels, hints and a masked secret.
-    assert b.driver.switch_to.active_element == b.field("Name in the inbox", form)
+    b.wait_focus(b.field("Name in the inbox", form))
     assert "Digits, as shown by the provider" in form.text
     assert b.field("API token", form).get_attribute("type") == "password"
 

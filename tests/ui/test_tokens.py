@@ -49,6 +49,6 @@ def test_cancelling_a_revoke_keeps_the_token_and_the_focus(browser, server):
     b.wait_for("[data-testid=token-row]")
     b.click("Revoke Keep me")
     b.click("Cancel")
-    active = b.driver.switch_to.active_element
-    assert active.get_attribute("aria-label") == "Revoke Keep me"
+    b.wait.until(lambda d: d.switch_to.active_element.get_attribute(
+        "aria-label") == "Revoke Keep me")
     assert "Revoked" not in b.find("[data-testid=token-row]").text
