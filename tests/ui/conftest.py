@@ -44,7 +44,7 @@ def xpath_literal(s):
 class Browser:
     """One person's browser, with the few verbs the tests need."""
 
-    def __init__(self, base, width, height):
+    def __init__(self, base, width, height, tz=None):
         self.base = base
         self.profile = tempfile.mkdtemp(prefix="inbox-chromium-")
         opts = webdriver.ChromeOptions()
@@ -54,8 +54,9 @@ class Browser:
         opts.add_argument(f"--user-data-dir={self.profile}")
         opts.add_argument(f"--window-size={width},{height}")
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        env = dict(os.environ, TZ=tz) if tz else None
         self.driver = webdriver.Chrome(
-            service=Service("/usr/bin/chromedriver"), options=opts)
+            service=Service("/usr/bin/chromedriver", env=env), options=opts)
         self.driver.set_window_size(width, height)
         # Screens re-render while we look: an element found a moment ago
         # may be gone; look again rather than fail.
@@ -241,11 +242,12 @@ class Browser:
 @pytest.fixture
 def browser(server):
     """Makes browsers: browser() for a desktop, browser(360, 740) for a
-    phone. All are closed at the end, and must have logged no JS error."""
+    phone, browser(tz="Asia/Tokyo") for someone elsewhere. All are closed
+    at the end, and must have logged no JS error."""
     made = []
 
-    def make(width=1200, height=800):
-        b = Browser(server.url, width, height)
+    def make(width=1200, height=800, tz=None):
+        b = Browser(server.url, width, height, tz)
         made.append(b)
         return b
 

@@ -1,4 +1,7 @@
-"""Several organizations per person, and the audit log."""
+"""Several organizations per person, the audit log, and times."""
+import datetime
+import zoneinfo
+
 from apiclient import login
 
 
@@ -45,3 +48,18 @@ def test_audit_log_pages_back_through_history(browser, server):
     rows = b.find_all("[data-testid=audit-row]")
     assert len(rows) == 57  # signup, a sign-in, 55 tokens
     assert "created the organization" in rows[-1].text
+
+
+def test_times_are_shown_in_the_viewers_time_zone(browser, server):
+    for tz in ("Pacific/Auckland", "America/Los_Angeles"):
+        b = browser(tz=tz)
+        b.signup(org="Clockwork " + tz)
+        assert b.driver.execute_script(
+            "return Intl.DateTimeFormat().resolvedOptions().timeZone") == tz
+        b.open("/settings/audit-log")
+        t = b.wait_for("[data-testid=audit-row] time")
+        at = datetime.datetime.fromisoformat(t.get_attribute("datetime"))
+        local = at.astimezone(zoneinfo.ZoneInfo(tz))
+        shown = t.text  # e.g. "Nov 21, 2026, 4:05 PM"
+        assert local.strftime("%b %-d, %Y") in shown, (tz, shown)
+        assert local.strftime("%-I:%M %p") in shown, (tz, shown)
