@@ -1,13 +1,16 @@
 /*
  * db.c: the dispatcher's one database connection.
  *
- * Plain blocking libpq: the dispatcher is not kore, and each of its
- * statements is short (a claim or a report of a batch). The same
- * connection LISTENs on "outbox", so the event loop polls its socket
- * beside curl's and wakes when the API queues something. When the
- * connection breaks (PostgreSQL restarted, a network cut) it is closed
- * and the loop reconnects with backoff; results waiting to be reported
- * are kept meanwhile, and claiming resumes once they are in.
+ * Statements are sent asynchronously (PQsendQueryParams) and their
+ * results read when the event loop sees the socket readable, so a claim
+ * or a report never holds up a send that is due: the loop keeps
+ * starting transfers and collecting answers meanwhile. One statement
+ * runs at a time. The same connection LISTENs on "outbox", so the loop
+ * also wakes when the API queues something. Connecting is blocking
+ * (connect_timeout in the URL bounds it) and happens only at start and
+ * after the connection broke (PostgreSQL restarted, a network cut): the
+ * loop then reconnects with backoff, and results waiting to be reported
+ * are kept, including those of a report the break cut short.
  *
  * Every statement is a function of migrations/007, in a named constant,
  * and the role is the server's (inbox_app): no BYPASSRLS, the functions
@@ -20,15 +23,34 @@
 
 #include "dispatcher.h"
 
+/*
+ * Claims and reports need not wait for the WAL to reach the disk: a
+ * clean shutdown flushes it, and a crash of PostgreSQL loses at most the
+ * last few hundred milliseconds of them, which then is like a dispatcher
+ * killed mid-send (docs/dispatcher.md).
+ */
+static const char SQL_SESSION[] = "SET synchronous_commit = off";
 static const char SQL_LISTEN[] = "LISTEN outbox";
 static const char SQL_CLAIM[] = "SELECT api.outbox_claim($1, $2::jsonb)";
 static const char SQL_REPORT[] =
     "SELECT api.outbox_report($1, $2::jsonb, $3::jsonb)";
 
+/* The statement in flight, if any. */
+static struct {
+	int		 kind;		/* 0, DB_CLAIM or DB_REPORT */
+	int64_t		 sent_ms;
+	json_t		*batch;		/* a report's results (owned) */
+	json_t		*doc;		/* its answer, parsed */
+	int		 failed;
+} stmt;
+
 static PGconn	*conn;
 
-static int	 db_failed(PGresult *, const char *);
-static json_t	*db_json(const char *, int, const char **);
+static int	 db_exec(const char *);
+static int	 db_send(int, const char *, int, const char **);
+static void	 db_finish(struct jobq *, json_t *, struct db_done *);
+static void	 db_result(PGresult *);
+static void	 db_give_back(json_t *);
 static int	 db_claim_lane(json_t *, struct jobq *, int64_t);
 
 int
@@ -38,126 +60,205 @@ db_connected(void)
 }
 
 int
+db_idle(void)
+{
+	return (conn != NULL && stmt.kind == 0);
+}
+
+int
 db_socket(void)
 {
 	return (conn != NULL ? PQsocket(conn) : -1);
 }
 
-void
-db_close(void)
+/* Puts a cut-short report's results back in front of results. */
+static void
+db_give_back(json_t *results)
 {
+	if (stmt.batch != NULL) {
+		json_array_extend(stmt.batch, results);
+		json_array_clear(results);
+		json_array_extend(results, stmt.batch);
+		json_decref(stmt.batch);
+	}
+	json_decref(stmt.doc);
+	memset(&stmt, 0, sizeof(stmt));
+}
+
+/* Closes the connection; a report in flight goes back into results. */
+void
+db_close(json_t *results)
+{
+	if (results != NULL)
+		db_give_back(results);
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = NULL;
 }
 
-/* Connects and LISTENs; 0, or -1 with the reason logged. */
+/* A statement of the session set-up; 0, or -1 (logged). */
+static int
+db_exec(const char *sql)
+{
+	PGresult	*res;
+	int		 ok;
+
+	res = PQexec(conn, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		disp_log("database: %s: %s", sql, PQerrorMessage(conn));
+	PQclear(res);
+	return (ok ? 0 : -1);
+}
+
+/* Connects, sets the session up and LISTENs; 0, or -1 (logged). */
 int
 db_connect(void)
 {
-	PGresult	*res;
-
-	db_close();
+	if (conn != NULL)
+		PQfinish(conn);
 	conn = PQconnectdb(disp.database_url);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		disp_log("database: %s", PQerrorMessage(conn));
-		db_close();
+		PQfinish(conn);
+		conn = NULL;
 		return (-1);
 	}
-	res = PQexec(conn, SQL_LISTEN);
-	if (db_failed(res, "listen"))
+	if (db_exec(SQL_SESSION) == -1 || db_exec(SQL_LISTEN) == -1) {
+		PQfinish(conn);
+		conn = NULL;
 		return (-1);
-	PQclear(res);
+	}
 	disp_log("database: connected, listening");
 	return (0);
 }
 
-/*
- * Whether res is a failure (then logged and cleared). A broken
- * connection is closed, so the loop reconnects.
- */
+/* Sends a statement; 0, or -1 (logged; a broken connection closed). */
 static int
-db_failed(PGresult *res, const char *what)
+db_send(int kind, const char *sql, int n, const char **params)
 {
-	ExecStatusType	st = PQresultStatus(res);
-
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return (0);
-	disp_log("database: %s: %s", what, conn != NULL ?
-	    PQerrorMessage(conn) : "no connection");
-	PQclear(res);
-	if (conn != NULL && PQstatus(conn) != CONNECTION_OK)
-		db_close();
-	return (1);
-}
-
-/* Runs sql with text params; row 0 column 0 parsed as JSON (owned). */
-static json_t *
-db_json(const char *sql, int n, const char **params)
-{
-	json_error_t	 jerr;
-	PGresult	*res;
-	json_t		*doc;
-
-	if (conn == NULL)
-		return (NULL);
-	res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	if (db_failed(res, sql == SQL_CLAIM ? "claim" : "report"))
-		return (NULL);
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-		PQclear(res);
-		disp_log("database: unexpected result");
-		return (NULL);
+	if (!db_idle())
+		return (-1);
+	if (!PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0)) {
+		disp_log("database: %s", PQerrorMessage(conn));
+		if (PQstatus(conn) != CONNECTION_OK) {
+			PQfinish(conn);
+			conn = NULL;
+		}
+		return (-1);
 	}
-	doc = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
-	PQclear(res);
-	if (doc == NULL)
-		disp_log("database: bad JSON: %s", jerr.text);
-	return (doc);
+	stmt.kind = kind;
+	stmt.sent_ms = disp_now_ms();
+	return (0);
 }
 
-/* Reads the socket; 1 when a NOTIFY arrived, 0 if not, -1 if broken. */
+/* Claims up to max messages: the answer comes through db_read(). */
 int
-db_consume(void)
+db_claim_start(long max)
 {
-	PGnotify	*n;
-	int		 got = 0;
+	const char	*params[2];
+	json_t		*opts;
+	char		*o;
+	int		 rc;
 
-	if (conn == NULL)
+	opts = json_pack("{s:i, s:i, s:i, s:i, s:i, s:f}",
+	    "max", (int)max, "horizon_ms", (int)disp.horizon_ms,
+	    "lease_ms", (int)(disp.lead_ms + disp.http_timeout_ms +
+	    disp.lease_ms), "max_attempts", (int)disp.max_attempts,
+	    "max_age_s", (int)disp.max_age_s,
+	    "rate_factor", disp.rate_factor);
+	o = json_dumps(opts, JSON_COMPACT);
+	json_decref(opts);
+	if (o == NULL)
 		return (-1);
-	if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
-		disp_log("database: connection lost: %s", PQerrorMessage(conn));
-		db_close();
-		return (-1);
+	params[0] = disp.worker;
+	params[1] = o;
+	rc = db_send(DB_CLAIM, SQL_CLAIM, 2, params);
+	free(o);
+	return (rc);
+}
+
+/*
+ * Reports every result in results, which is emptied: they are the
+ * statement's until it is over, and come back if it fails.
+ */
+int
+db_report_start(json_t *results)
+{
+	const char	*params[3];
+	json_t		*opts;
+	char		*r, *o;
+	int		 rc;
+
+	opts = json_pack("{s:i, s:i, s:i, s:i}",
+	    "backoff_ms", (int)disp.backoff_ms,
+	    "backoff_max_ms", (int)disp.backoff_max_ms,
+	    "max_attempts", (int)disp.max_attempts,
+	    "max_age_s", (int)disp.max_age_s);
+	r = json_dumps(results, JSON_COMPACT);
+	o = json_dumps(opts, JSON_COMPACT);
+	json_decref(opts);
+	rc = -1;
+	if (r != NULL && o != NULL) {
+		params[0] = disp.worker;
+		params[1] = r;
+		params[2] = o;
+		rc = db_send(DB_REPORT, SQL_REPORT, 3, params);
 	}
-	while ((n = PQnotifies(conn)) != NULL) {
-		got = 1;
-		PQfreemem(n);
+	free(r);
+	free(o);
+	if (rc == 0) {
+		stmt.batch = json_array();
+		json_array_extend(stmt.batch, results);
+		json_array_clear(results);
 	}
-	return (got);
+	return (rc);
+}
+
+/* One result of the statement in flight: its one value, as JSON. */
+static void
+db_result(PGresult *res)
+{
+	json_error_t	jerr;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		disp_log("database: %s: %s", stmt.kind == DB_CLAIM ? "claim" :
+		    "report", PQresultErrorMessage(res));
+		stmt.failed = 1;
+		return;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		disp_log("database: unexpected result");
+		stmt.failed = 1;
+		return;
+	}
+	json_decref(stmt.doc);
+	if ((stmt.doc = json_loads(PQgetvalue(res, 0, 0), 0, &jerr)) == NULL) {
+		disp_log("database: bad JSON: %s", jerr.text);
+		stmt.failed = 1;
+	}
 }
 
 /* One claimed lane's messages into held jobs; how many. */
 static int
-db_claim_lane(json_t *l, struct jobq *held, int64_t now)
+db_claim_lane(json_t *l, struct jobq *held, int64_t base)
 {
 	struct lane	*lane;
 	struct job	*j;
+	const char	*adapter;
 	json_t		*m;
 	size_t		 i;
 	int		 n = 0;
 
-	lane = calloc(1, sizeof(*lane));
-	if (lane == NULL)
+	if ((lane = calloc(1, sizeof(*lane))) == NULL)
 		return (0);
 	lane->claim = json_incref(l);
 	snprintf(lane->org, sizeof(lane->org), "%s",
 	    json_string_value(json_object_get(l, "org_id")));
 	snprintf(lane->channel, sizeof(lane->channel), "%s",
 	    json_string_value(json_object_get(l, "channel_id")));
-	lane->plugin = plugin_find(disp_plugins,
-	    json_string_value(json_object_get(l, "adapter")) ?
-	    json_string_value(json_object_get(l, "adapter")) : "");
+	adapter = json_string_value(json_object_get(l, "adapter"));
+	lane->plugin = plugin_find(disp_plugins, adapter ? adapter : "");
 	lane->refs = 1;
 	json_array_foreach(json_object_get(l, "messages"), i, m) {
 		if ((j = calloc(1, sizeof(*j))) == NULL)
@@ -168,7 +269,7 @@ db_claim_lane(json_t *l, struct jobq *held, int64_t now)
 		snprintf(j->message_id, sizeof(j->message_id), "%s",
 		    json_string_value(json_object_get(m, "message_id")));
 		j->attempt = json_integer_value(json_object_get(m, "attempt"));
-		j->due_ms = now + json_integer_value(json_object_get(m,
+		j->due_ms = base + json_integer_value(json_object_get(m,
 		    "delay_ms"));
 		j->payload = json_dumps(json_object_get(m, "payload"),
 		    JSON_COMPACT);
@@ -180,83 +281,74 @@ db_claim_lane(json_t *l, struct jobq *held, int64_t now)
 }
 
 /*
- * Claims up to max messages. Each becomes a held job with its due time;
- * *next_ms is when a lane next has work (-1: none known). Returns how
- * many were claimed, or -1 if the claim failed.
+ * The statement is over: a claim's messages become held jobs, a
+ * report's results are dropped (or given back when it failed).
  */
-int
-db_claim(long max, struct jobq *held, long *next_ms)
+static void
+db_finish(struct jobq *held, json_t *results, struct db_done *done)
 {
-	const char	*params[2];
-	json_t		*doc, *opts, *l, *nx;
-	char		*o;
-	size_t		 i;
-	int		 n = 0;
-	int64_t		 now;
+	json_t	*l, *nx;
+	size_t	 i;
+	int64_t	 base;
 
-	opts = json_pack("{s:i, s:i, s:i, s:i, s:i, s:f}",
-	    "max", (int)max, "horizon_ms", (int)disp.horizon_ms,
-	    "lease_ms", (int)(disp.http_timeout_ms + disp.lease_ms),
-	    "max_attempts", (int)disp.max_attempts,
-	    "max_age_s", (int)disp.max_age_s,
-	    "rate_factor", disp.rate_factor);
-	o = json_dumps(opts, JSON_COMPACT);
-	json_decref(opts);
-	if (o == NULL)
-		return (-1);
-	params[0] = disp.worker;
-	params[1] = o;
-	doc = db_json(SQL_CLAIM, 2, params);
-	free(o);
-	if (doc == NULL)
-		return (-1);
-	now = disp_now_ms();
-	json_array_foreach(json_object_get(doc, "lanes"), i, l)
-		n += db_claim_lane(l, held, now);
-	nx = json_object_get(doc, "next_ms");
-	*next_ms = json_is_integer(nx) ? (long)json_integer_value(nx) : -1;
-	json_decref(doc);
-	return (n);
+	done->kind = stmt.kind;
+	done->ok = !stmt.failed && stmt.doc != NULL;
+	done->claimed = 0;
+	done->next_ms = -1;
+	if (done->ok && stmt.kind == DB_CLAIM) {
+		/*
+		 * Slots count from when the claim was sent, as the
+		 * database's count from when it started; lead_ms later
+		 * for all alike, so that the time a claim takes never
+		 * squeezes two sends of a channel closer together.
+		 */
+		base = stmt.sent_ms + disp.lead_ms;
+		json_array_foreach(json_object_get(stmt.doc, "lanes"), i, l)
+			done->claimed += db_claim_lane(l, held, base);
+		nx = json_object_get(stmt.doc, "next_ms");
+		done->next_ms = json_is_integer(nx) ?
+		    (long)json_integer_value(nx) : -1;
+	}
+	if (done->ok && stmt.kind == DB_REPORT) {
+		disp_debug("reported %zu in %lld ms", json_array_size(
+		    stmt.batch), (long long)(disp_now_ms() - stmt.sent_ms));
+		json_decref(stmt.batch);
+		stmt.batch = NULL;
+	}
+	db_give_back(results);
 }
 
-/* Reports the results in the array; emptied when they are recorded. */
+/*
+ * Reads what the socket has. Returns 1 when a NOTIFY came, 0 if not,
+ * -1 when the connection broke (closed; a report in flight given back).
+ * done->kind is set when a statement finished.
+ */
 int
-db_report(json_t *results)
+db_read(struct jobq *held, json_t *results, struct db_done *done)
 {
-	const char	*params[3];
-	json_t		*doc, *opts;
-	char		*r, *o;
+	PGnotify	*n;
+	PGresult	*res;
+	int		 got = 0;
 
-	if (json_array_size(results) == 0)
-		return (0);
-	opts = json_pack("{s:i, s:i, s:i, s:i}",
-	    "backoff_ms", (int)disp.backoff_ms,
-	    "backoff_max_ms", (int)disp.backoff_max_ms,
-	    "max_attempts", (int)disp.max_attempts,
-	    "max_age_s", (int)disp.max_age_s);
-	r = json_dumps(results, JSON_COMPACT);
-	o = json_dumps(opts, JSON_COMPACT);
-	json_decref(opts);
-	if (r == NULL || o == NULL) {
-		free(r);
-		free(o);
+	done->kind = 0;
+	if (conn == NULL)
+		return (-1);
+	if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+		disp_log("database: connection lost: %s", PQerrorMessage(conn));
+		db_close(results);
 		return (-1);
 	}
-	params[0] = disp.worker;
-	params[1] = r;
-	params[2] = o;
-	doc = db_json(SQL_REPORT, 3, params);
-	free(r);
-	free(o);
-	if (doc == NULL)
-		return (-1);
-	if (disp.verbose) {
-		r = json_dumps(doc, JSON_COMPACT);
-		disp_debug("reported %zu: %s", json_array_size(results),
-		    r ? r : "?");
-		free(r);
+	while (stmt.kind != 0 && !PQisBusy(conn)) {
+		if ((res = PQgetResult(conn)) == NULL) {
+			db_finish(held, results, done);
+			break;
+		}
+		db_result(res);
+		PQclear(res);
 	}
-	json_decref(doc);
-	json_array_clear(results);
-	return (0);
+	while ((n = PQnotifies(conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return (got);
 }

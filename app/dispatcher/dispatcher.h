@@ -37,6 +37,7 @@ struct disp_config {
 	long		 max_inflight;	/* held plus in flight */
 	long		 batch;		/* most messages one claim takes */
 	long		 horizon_ms;	/* claim slots this far ahead */
+	long		 lead_ms;	/* every slot this much later */
 	long		 http_timeout_ms;
 	long		 lease_ms;	/* beyond a message's slot */
 	long		 max_attempts;
@@ -93,17 +94,31 @@ void		 disp_debug(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 
 /* db.c */
+#define DB_CLAIM	1
+#define DB_REPORT	2
+
+/* A statement that finished (db_read). */
+struct db_done {
+	int		 kind;		/* 0 (none), DB_CLAIM or DB_REPORT */
+	int		 ok;
+	int		 claimed;	/* a claim: messages now held */
+	long		 next_ms;	/* a claim: when a lane next wakes, -1
+					   if none is known to */
+};
+
 int		 db_connected(void);
+/* Connected and no statement running. */
+int		 db_idle(void);
 int		 db_connect(void);
-void		 db_close(void);
+/* A report in flight goes back into results (may be NULL). */
+void		 db_close(json_t *);
 int		 db_socket(void);
-/* Reads what the socket has; 1 if a NOTIFY came, -1 if it broke. */
-int		 db_consume(void);
-/* Claims up to max messages into held; the lane's next wake in *next_ms
- * (-1 when no lane has work). Returns the count, or -1. */
-int		 db_claim(long, struct jobq *, long *);
-/* Reports results (a JSON array, emptied on success). 0 or -1. */
-int		 db_report(json_t *);
+int		 db_claim_start(long);
+/* Takes every result out of the array until the report is over. */
+int		 db_report_start(json_t *);
+/* Reads the socket: 1 if a NOTIFY came, -1 if the connection broke;
+ * fills done when a statement finished. */
+int		 db_read(struct jobq *, json_t *, struct db_done *);
 
 /* send.c */
 void		 send_init(CURLM *);

@@ -68,6 +68,14 @@ static void	 plugin_log(int, const char *);
 static int	 startup(void);
 static int	 run(void);
 
+struct loop;
+static void	 loop_start_due(struct loop *);
+static void	 loop_transfer(struct loop *);
+static void	 loop_release_held(struct loop *);
+static void	 loop_done(struct loop *, const struct db_done *);
+static void	 loop_db(struct loop *);
+static int64_t	 loop_wake(struct loop *);
+
 int64_t
 disp_now_ms(void)
 {
@@ -177,13 +185,14 @@ config_read(void)
 	disp.max_inflight = env_long("DISPATCH_MAX_INFLIGHT", 128);
 	disp.batch = env_long("DISPATCH_BATCH", 100);
 	disp.horizon_ms = env_long("DISPATCH_HORIZON_MS", 250);
+	disp.lead_ms = env_long("DISPATCH_LEAD_MS", 50);
 	disp.http_timeout_ms = env_long("DISPATCH_HTTP_TIMEOUT_MS", 15000);
 	disp.lease_ms = env_long("DISPATCH_LEASE_MS", 30000);
 	disp.max_attempts = env_long("DISPATCH_MAX_ATTEMPTS", 8);
 	disp.max_age_s = env_long("DISPATCH_MAX_AGE_S", 86400);
 	disp.backoff_ms = env_long("DISPATCH_BACKOFF_MS", 1000);
 	disp.backoff_max_ms = env_long("DISPATCH_BACKOFF_MAX_MS", 300000);
-	disp.rate_factor = env_long("DISPATCH_RATE_PERCENT", 97) / 100.0;
+	disp.rate_factor = env_long("DISPATCH_RATE_PERCENT", 95) / 100.0;
 	disp.idle_ms = env_long("DISPATCH_IDLE_MS", 10000);
 	disp.verbose = env_long("DISPATCH_VERBOSE", 0) != 0;
 	if (disp.max_inflight < 1)
@@ -263,147 +272,230 @@ startup(void)
 	return (0);
 }
 
+/* The event loop's state. */
+struct loop {
+	struct jobq	 held;		/* claimed, waiting for their slot */
+	struct jobq	 inflight;	/* transfers running */
+	int		 nheld;
+	int		 ninflight;
+	json_t		*results;	/* to report (api.outbox_report) */
+	CURLM		*multi;
+	int		 want_claim;	/* a NOTIFY, a report, a full claim */
+	long		 asked;		/* the last claim's size */
+	int64_t		 claim_at;	/* when a lane wakes, or idle_ms */
+	int64_t		 connect_at;
+	int64_t		 report_at;
+};
+
+/* Starts every held job whose slot has come. */
+static void
+loop_start_due(struct loop *lp)
+{
+	struct job	*j, *next;
+	int64_t		 now = disp_now_ms();
+
+	for (j = TAILQ_FIRST(&lp->held); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->due_ms > now)
+			continue;
+		TAILQ_REMOVE(&lp->held, j, entry);
+		lp->nheld--;
+		job_start(j, lp->results);
+		if (j->state == JOB_INFLIGHT) {
+			TAILQ_INSERT_TAIL(&lp->inflight, j, entry);
+			lp->ninflight++;
+		} else {
+			job_free(j);
+		}
+	}
+}
+
+/* Lets curl work, and turns finished transfers into results. */
+static void
+loop_transfer(struct loop *lp)
+{
+	struct job	*j;
+	CURLMsg		*msg;
+	int		 running, left;
+
+	curl_multi_perform(lp->multi, &running);
+	while ((msg = curl_multi_info_read(lp->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&j);
+		TAILQ_REMOVE(&lp->inflight, j, entry);
+		lp->ninflight--;
+		job_done(j, msg->data.result, lp->results);
+		job_free(j);
+	}
+}
+
+/* Gives back every held job: stopping. */
+static void
+loop_release_held(struct loop *lp)
+{
+	struct job	*j;
+
+	while ((j = TAILQ_FIRST(&lp->held)) != NULL) {
+		TAILQ_REMOVE(&lp->held, j, entry);
+		job_release(j, lp->results);
+		job_free(j);
+	}
+	lp->nheld = 0;
+}
+
+/* A finished claim or report, for the loop's timers. */
+static void
+loop_done(struct loop *lp, const struct db_done *d)
+{
+	int64_t	now = disp_now_ms();
+
+	if (d->kind == DB_REPORT) {
+		if (d->ok)
+			lp->want_claim = 1;	/* a recipient may be free */
+		else
+			lp->report_at = now + REPORT_RETRY_MS;
+		return;
+	}
+	lp->want_claim = 0;
+	if (!d->ok) {
+		lp->claim_at = now + REPORT_RETRY_MS;
+		return;
+	}
+	lp->nheld += d->claimed;
+	lp->claim_at = now + (d->next_ms < 0 || d->next_ms > disp.idle_ms ?
+	    disp.idle_ms : d->next_ms);
+	if (d->claimed == 0 && lp->claim_at < now + CLAIM_EMPTY_MS)
+		lp->claim_at = now + CLAIM_EMPTY_MS;
+	/* A full claim: more may be waiting. */
+	if (d->claimed >= lp->asked)
+		lp->want_claim = 1;
+}
+
 /*
- * The event loop, until stopped and drained. Returns the exit status.
+ * The next statement, when the connection is free: results first (after
+ * a reconnect they must be in before anything is claimed again), then a
+ * claim when there is room and a reason.
+ */
+static void
+loop_db(struct loop *lp)
+{
+	int64_t	now = disp_now_ms();
+	long	room;
+
+	if (!db_idle())
+		return;
+	if (json_array_size(lp->results) > 0) {
+		if (now >= lp->report_at &&
+		    db_report_start(lp->results) == -1)
+			lp->report_at = now + REPORT_RETRY_MS;
+		return;
+	}
+	room = disp.max_inflight - lp->nheld - lp->ninflight;
+	if (room > disp.batch)
+		room = disp.batch;
+	if (stopping || room <= 0 || (!lp->want_claim && now < lp->claim_at))
+		return;
+	lp->asked = room;
+	if (db_claim_start(room) == -1) {
+		lp->claim_at = now + REPORT_RETRY_MS;
+		lp->want_claim = 0;
+	}
+}
+
+/* When the loop must look again, at the latest. */
+static int64_t
+loop_wake(struct loop *lp)
+{
+	struct job	*j;
+	int64_t		 now = disp_now_ms(), wake;
+	long		 room;
+
+	wake = now + (stopping ? 1000 : disp.idle_ms);
+	/* A statement in flight wakes us through the socket. */
+	if (db_idle()) {
+		room = disp.max_inflight - lp->nheld - lp->ninflight;
+		if (json_array_size(lp->results) > 0) {
+			if (lp->report_at < wake)
+				wake = lp->report_at;
+		} else if (!stopping && room > 0) {
+			if (lp->want_claim)
+				wake = now;
+			else if (lp->claim_at < wake)
+				wake = lp->claim_at;
+		}
+	}
+	if (!db_connected() && lp->connect_at < wake)
+		wake = lp->connect_at;
+	TAILQ_FOREACH(j, &lp->held, entry) {
+		if (j->due_ms < wake)
+			wake = j->due_ms;
+	}
+	return (wake);
+}
+
+/*
+ * The event loop, until stopped and drained. Nothing in it waits for
+ * the database, so sends start on their slot and answers are collected
+ * while a claim or a report is running.
  */
 static int
 run(void)
 {
-	struct jobq		 held, inflight;
-	struct job		*j, *next;
+	struct loop		 lp;
+	struct db_done		 done;
 	struct curl_waitfd	 fds[2];
-	CURLM			*multi;
-	CURLMsg			*msg;
-	json_t			*results;
-	int64_t			 now, wake, claim_at, connect_at, report_at;
-	int64_t			 stop_deadline = 0;
-	long			 backoff = RECONNECT_MIN_MS, next_ms, room;
-	int			 want_claim = 1, nheld = 0, ninflight = 0;
-	int			 running, nfds, n, left;
+	int64_t			 now, wake, stop_deadline = 0;
+	long			 backoff = RECONNECT_MIN_MS;
+	int			 nfds;
 	char			 drain[64];
 
-	TAILQ_INIT(&held);
-	TAILQ_INIT(&inflight);
-	if ((multi = curl_multi_init()) == NULL ||
-	    (results = json_array()) == NULL) {
+	memset(&lp, 0, sizeof(lp));
+	TAILQ_INIT(&lp.held);
+	TAILQ_INIT(&lp.inflight);
+	if ((lp.multi = curl_multi_init()) == NULL ||
+	    (lp.results = json_array()) == NULL) {
 		disp_log("out of memory");
 		return (1);
 	}
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, disp.max_inflight);
-	send_init(multi);
-	claim_at = connect_at = report_at = disp_now_ms();
+	curl_multi_setopt(lp.multi, CURLMOPT_MAXCONNECTS, disp.max_inflight);
+	send_init(lp.multi);
+	lp.want_claim = 1;
+	lp.claim_at = lp.connect_at = lp.report_at = disp_now_ms();
 
 	for (;;) {
 		now = disp_now_ms();
 		if (stopping && stop_deadline == 0) {
 			disp_log("stopping: %d in flight, %d held given back",
-			    ninflight, nheld);
+			    lp.ninflight, lp.nheld);
 			stop_deadline = now + disp.http_timeout_ms +
 			    STOP_REPORT_MS;
-			while ((j = TAILQ_FIRST(&held)) != NULL) {
-				TAILQ_REMOVE(&held, j, entry);
-				job_release(j, results);
-				job_free(j);
-			}
-			nheld = 0;
+			loop_release_held(&lp);
 		}
-		if (stopping && ninflight == 0 &&
-		    (json_array_size(results) == 0 || now >= stop_deadline))
+		if (stopping && lp.ninflight == 0 && (db_idle() ||
+		    !db_connected()) && json_array_size(lp.results) == 0)
+			break;
+		if (stopping && now >= stop_deadline)
 			break;
 
-		if (!db_connected() && now >= connect_at) {
+		if (!db_connected() && now >= lp.connect_at) {
 			if (db_connect() == 0) {
 				backoff = RECONNECT_MIN_MS;
-				want_claim = 1;
-				report_at = now;
+				lp.want_claim = 1;
+				lp.report_at = now;
 			} else {
-				connect_at = now + backoff;
+				lp.connect_at = now + backoff;
 				backoff = backoff * 2 > RECONNECT_MAX_MS ?
 				    RECONNECT_MAX_MS : backoff * 2;
 			}
 		}
-		if (db_connected() && json_array_size(results) > 0 &&
-		    now >= report_at) {
-			if (db_report(results) == 0)
-				want_claim = 1;	/* a recipient may be free */
-			else
-				report_at = now + REPORT_RETRY_MS;
-			if (!db_connected())
-				connect_at = now;
-		}
+		loop_start_due(&lp);
+		loop_transfer(&lp);
+		loop_db(&lp);
 
-		/* Claim when there is room, a reason, and results are in. */
-		room = disp.max_inflight - nheld - ninflight;
-		if (room > disp.batch)
-			room = disp.batch;
-		if (!stopping && db_connected() &&
-		    json_array_size(results) == 0 && room > 0 &&
-		    (want_claim || now >= claim_at)) {
-			n = db_claim(room, &held, &next_ms);
-			want_claim = 0;
-			if (n < 0) {
-				claim_at = now + REPORT_RETRY_MS;
-				if (!db_connected())
-					connect_at = now;
-			} else {
-				nheld += n;
-				claim_at = now + (next_ms < 0 ||
-				    next_ms > disp.idle_ms ? disp.idle_ms :
-				    next_ms);
-				if (n == 0 && claim_at < now + CLAIM_EMPTY_MS)
-					claim_at = now + CLAIM_EMPTY_MS;
-				/* A full claim: more may be waiting. */
-				if (n >= room)
-					want_claim = 1;
-			}
-		}
-
-		/* Start what is due. */
+		wake = loop_wake(&lp);
 		now = disp_now_ms();
-		for (j = TAILQ_FIRST(&held); j != NULL; j = next) {
-			next = TAILQ_NEXT(j, entry);
-			if (j->due_ms > now)
-				continue;
-			TAILQ_REMOVE(&held, j, entry);
-			nheld--;
-			job_start(j, results);
-			if (j->state == JOB_INFLIGHT) {
-				TAILQ_INSERT_TAIL(&inflight, j, entry);
-				ninflight++;
-			} else {
-				job_free(j);
-			}
-		}
-
-		curl_multi_perform(multi, &running);
-		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-			    (char **)&j);
-			TAILQ_REMOVE(&inflight, j, entry);
-			ninflight--;
-			job_done(j, msg->data.result, results);
-			job_free(j);
-		}
-		now = disp_now_ms();
-		if (json_array_size(results) > 0 && db_connected() &&
-		    now >= report_at)
-			continue;	/* report at once */
-
-		/* Sleep until the nearest reason to wake. */
-		room = disp.max_inflight - nheld - ninflight;
-		wake = stopping ? now + 1000 : claim_at;
-		if (!stopping && want_claim && db_connected() && room > 0)
-			wake = now;
-		TAILQ_FOREACH(j, &held, entry) {
-			if (j->due_ms < wake)
-				wake = j->due_ms;
-		}
-		if (!db_connected() && connect_at < wake)
-			wake = connect_at;
-		if (json_array_size(results) > 0 && report_at < wake)
-			wake = report_at;
 		nfds = 0;
 		fds[nfds].fd = sigpipe[0];
 		fds[nfds].events = CURL_WAIT_POLLIN;
@@ -413,21 +505,32 @@ run(void)
 			fds[nfds].events = CURL_WAIT_POLLIN;
 			fds[nfds++].revents = 0;
 		}
-		curl_multi_poll(multi, fds, nfds, wake > now ?
+		curl_multi_poll(lp.multi, fds, nfds, wake > now ?
 		    (int)(wake - now) : 0, NULL);
 		if (fds[0].revents)
 			while (read(sigpipe[0], drain, sizeof(drain)) > 0)
 				;
-		if (nfds > 1 && fds[1].revents && db_consume() == 1)
-			want_claim = 1;
+		if (nfds > 1 && fds[1].revents) {
+			switch (db_read(&lp.held, lp.results, &done)) {
+			case -1:
+				lp.connect_at = disp_now_ms();
+				break;
+			case 1:
+				lp.want_claim = 1;
+				break;
+			}
+			if (done.kind != 0)
+				loop_done(&lp, &done);
+		}
 	}
 
-	if (json_array_size(results) > 0)
+	if (json_array_size(lp.results) > 0)
 		disp_log("stopped with %zu results unreported: their leases "
 		    "will run out and they will be sent again",
-		    json_array_size(results));
-	json_decref(results);
-	curl_multi_cleanup(multi);
+		    json_array_size(lp.results));
+	db_close(NULL);
+	json_decref(lp.results);
+	curl_multi_cleanup(lp.multi);
 	disp_log("stopped");
 	return (0);
 }
@@ -448,7 +551,6 @@ main(int argc, char *argv[])
 	if (startup() == -1)
 		return (1);
 	rc = run();
-	db_close();
 	plugin_registry_free(disp_plugins);
 	vault_close(disp_vault);
 	curl_global_cleanup();

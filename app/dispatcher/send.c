@@ -81,6 +81,7 @@ send_result(json_t *results, struct job *j, const char *outcome,
     const struct inbox_result *r, int status)
 {
 	json_t	*o;
+	char	 code[16];
 
 	o = json_pack("{s:s, s:s, s:I, s:s}", "org_id", j->lane->org,
 	    "message_id", j->message_id, "attempt", (json_int_t)j->attempt,
@@ -100,6 +101,12 @@ send_result(json_t *results, struct job *j, const char *outcome,
 		if (r->retry_after > 0)
 			json_object_set_new(o, "retry_after",
 			    json_integer(r->retry_after));
+	}
+	/* An answer without the provider's own code is known by status. */
+	if (status > 0 && (r == NULL || r->error_code == NULL) &&
+	    strcmp(outcome, "sent") != 0) {
+		snprintf(code, sizeof(code), "HTTP_%d", status);
+		json_object_set_new(o, "error_code", json_string(code));
 	}
 	if (status > 0)
 		json_object_set_new(o, "http_status", json_integer(status));
@@ -310,6 +317,8 @@ job_start(struct job *j, json_t *results)
 	}
 	j->state = JOB_INFLIGHT;
 	j->started_ms = disp_now_ms();
+	disp_debug("message %s: started %lld ms after its slot", j->message_id,
+	    (long long)(j->started_ms - j->due_ms));
 }
 
 /*
