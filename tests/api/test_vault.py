@@ -186,16 +186,24 @@ def test_blob_and_data_key_copied_to_another_org_fail_closed(server, fakes,
         server, fakes, same_org=False)
     sealed_a = secrets_of(admin_db, id_a)["token"][0]
     key_a, _ = data_key_of(admin_db, alice.org_id)
+    key_b, _ = data_key_of(admin_db, mallory.org_id)
     set_sealed(admin_db, id_b, "token", sealed_a)
     with admin_db.cursor() as cur:
         cur.execute("UPDATE organizations SET data_key = %s WHERE id = %s",
                     (key_a, mallory.org_id))
-    assert_fails_closed(server, mallory, acct_b, id_b, acct_a.token,
-                        acct_b.token)
-    # A new channel cannot be sealed with it either; nothing is saved.
-    r = mallory.post(CHANNELS, Example(fakes).body())
-    assert_error(r, 500, "VAULT_ERROR")
-    assert channel_rows(admin_db, mallory.org_id)[0] == 0
+    try:
+        assert_fails_closed(server, mallory, acct_b, id_b, acct_a.token,
+                            acct_b.token)
+        # A new channel cannot be sealed with it either; nothing is saved.
+        r = mallory.post(CHANNELS, Example(fakes).body())
+        assert_error(r, 500, "VAULT_ERROR")
+        assert channel_rows(admin_db, mallory.org_id)[0] == 0
+    finally:
+        # Every organization's data key must open again: master key
+        # rotation (test_master_key) stops at one that does not.
+        with admin_db.cursor() as cur:
+            cur.execute("UPDATE organizations SET data_key = %s "
+                        "WHERE id = %s", (key_b, mallory.org_id))
 
 
 def test_blob_moved_to_another_field_fails_closed(server, fakes, admin_db):
