@@ -1,7 +1,7 @@
 // Settings › Members, for owners and admins: invite someone (the server
 // gives back a link to send them; it is shown once, with a copy button)
 // and the invitations still open, which can be revoked.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 
 import { ConfirmButton } from "../components/ConfirmButton.jsx";
 import { CopyField } from "../components/CopyField.jsx";
@@ -9,6 +9,7 @@ import { Field } from "../components/Field.jsx";
 import { Form } from "../components/Form.jsx";
 import { Notice } from "../components/Notice.jsx";
 import { RowError } from "../components/RowError.jsx";
+import { ShownOnce } from "../components/ShownOnce.jsx";
 import { EmptyState, Resource } from "../components/States.jsx";
 import { Time } from "../components/Time.jsx";
 import { api } from "../lib/api.js";
@@ -18,18 +19,11 @@ import { announce, useAction, useResource } from "../lib/hooks.js";
 export function MembersInvite({ viewer }) {
   const [created, setCreated] = useState(null);
   const invitations = useResource(() => api.get("/invitations"), []);
-  const result = useRef(null);
   const invite = useAction(async (values, form) => {
     setCreated(await api.post("/invitations", values));
     form.reset();
     invitations.reload();
   });
-
-  // The link is what the person came for: take them (and their screen
-  // reader) to it.
-  useEffect(() => {
-    if (created && result.current) result.current.focus();
-  }, [created]);
 
   const roles = Object.keys(ROLE_LABELS).filter((r) => r !== "owner" || viewer === "owner");
 
@@ -55,7 +49,7 @@ export function MembersInvite({ viewer }) {
           </Field>
         </Form>
         {created && (
-          <div class="result" tabIndex={-1} ref={result} data-testid="invite-result">
+          <ShownOnce key={created.id} data-testid="invite-result">
             <Notice kind="success" title="Invitation created.">
               <p>
                 Send this link to <strong>{created.email}</strong>. It makes them {roleLabel(created.role)} and works once,
@@ -63,7 +57,7 @@ export function MembersInvite({ viewer }) {
               </p>
             </Notice>
             <CopyField label="Invitation link" value={created.link} />
-          </div>
+          </ShownOnce>
         )}
       </section>
       <section aria-labelledby="pending-heading">

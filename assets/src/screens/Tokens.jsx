@@ -2,7 +2,7 @@
 // integrations use the API as this organization. A new token is shown
 // once, right after creating it; the server keeps only its hash, so the
 // list shows a hint of its last characters and when it was last used.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 
 import { ConfirmButton } from "../components/ConfirmButton.jsx";
 import { CopyField } from "../components/CopyField.jsx";
@@ -10,6 +10,7 @@ import { Field } from "../components/Field.jsx";
 import { Form } from "../components/Form.jsx";
 import { Notice } from "../components/Notice.jsx";
 import { RowError } from "../components/RowError.jsx";
+import { ShownOnce } from "../components/ShownOnce.jsx";
 import { Page } from "../components/Page.jsx";
 import { EmptyState, Resource } from "../components/States.jsx";
 import { Time } from "../components/Time.jsx";
@@ -20,7 +21,6 @@ import { announce, useAction, useResource } from "../lib/hooks.js";
 export function Tokens() {
   const tokens = useResource(() => api.get("/api-tokens"), []);
   const [created, setCreated] = useState(null);
-  const result = useRef(null);
   const listHeading = useRef(null);
   const create = useAction(async (values, form) => {
     const token = await api.post("/api-tokens", values);
@@ -28,10 +28,6 @@ export function Tokens() {
     form.reset();
     tokens.setData((d) => ({ ...d, data: [token, ...d.data] }));
   });
-
-  useEffect(() => {
-    if (created && result.current) result.current.focus();
-  }, [created]);
 
   return (
     <Page
@@ -55,15 +51,18 @@ export function Tokens() {
           </Field>
         </Form>
         {created && (
-          <div class="result" tabIndex={-1} ref={result} data-testid="token-result">
+          <ShownOnce key={created.id} data-testid="token-result">
             <Notice kind="success" title={`Token “${created.name}” created.`}>
               <p>Copy it now and keep it somewhere safe: it is not shown again.</p>
             </Notice>
             <CopyField label="API token" value={created.token} />
-            <button type="button" class="btn" onClick={() => setCreated(null)}>
+            <button type="button" class="btn" onClick={() => {
+                setCreated(null);
+                if (listHeading.current) listHeading.current.focus();
+              }}>
               Done
             </button>
-          </div>
+          </ShownOnce>
         )}
       </section>
       <section aria-labelledby="tokens-heading">

@@ -8,6 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ConfirmButton } from "../../components/ConfirmButton.jsx";
 import { CopyField } from "../../components/CopyField.jsx";
 import { Notice } from "../../components/Notice.jsx";
+import { ShownOnce } from "../../components/ShownOnce.jsx";
 import { Time } from "../../components/Time.jsx";
 import { api } from "../../lib/api.js";
 import { announce } from "../../lib/hooks.js";
@@ -112,7 +113,7 @@ export function ChannelCard({ channel, plugin, isAdmin, onChanged, onDeleted }) 
         </div>
       </dl>
       {isAdmin && secret && (
-        <div class="result" data-testid="webhook-secret">
+        <ShownOnce key={secret.secret} data-testid="webhook-secret">
           <Notice kind="success" title="Webhook secret">
             <p>
               Set this in the provider's webhook settings, sent as the header{" "}
@@ -124,7 +125,7 @@ export function ChannelCard({ channel, plugin, isAdmin, onChanged, onDeleted }) 
           <button type="button" class="btn" onClick={() => setSecret(null)}>
             Done
           </button>
-        </div>
+        </ShownOnce>
       )}
       {isAdmin && channel.webhook && <WebhookInfo webhook={channel.webhook} open={Boolean(secret)} />}
       {outcome && <Notice kind={outcome.kind}>{outcome.text}</Notice>}
