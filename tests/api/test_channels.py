@@ -507,6 +507,30 @@ def test_token_revoked_after_connecting(server, fakes, admin_db, adapter):
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
+def test_reconnect_with_refused_credentials(server, fakes, admin_db,
+                                            adapter):
+    """A reconnect the provider refuses is answered (200) with the channel
+    in error, holding its route; 360dialog registers nothing then."""
+    owner = signup(server.url)
+    acct = KINDS[adapter](fakes)
+    ch = connect(owner, acct)
+    url = f"{CHANNELS}/{ch['id']}"
+    assert owner.post(url + "/disconnect").status_code == 200
+    hook = acct.webhook() if adapter == "360dialog" else None
+    fakes.revoke_token(acct.token)
+    r = owner.post(url + "/reconnect")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "error"
+    assert r.json()["status_message"].startswith("Credentials rejected")
+    assert "secret" not in r.json()["webhook"]
+    assert route_of(admin_db, family_of(adapter), acct.routing_key)[
+        "channel_id"] == ch["id"]
+    if adapter == "360dialog":
+        assert acct.webhook() == hook
+    assert "channel_reconnected" in audit_actions(owner)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
 def test_provider_message_is_passed_on(server, fakes, adapter):
     """The provider's own words reach the user: on a refused connect and
     in a failing channel's status_message."""

@@ -13,6 +13,8 @@ kore, the fake providers and the database (admin_db):
   log line and no database column, and not in what the server hands the
   database either.
 """
+import os
+import re
 import uuid
 
 import pytest
@@ -98,6 +100,8 @@ def assert_fails_closed(server, client, acct, channel_id, *plaintexts):
     assert "does not decrypt" in log or "data key" in log, log
     for p in plaintexts:
         assert p not in log
+    r = client.post(url + "/disconnect")
+    assert r.status_code == 200 and r.json()["status"] == "disconnected"
     assert client.delete(url).status_code == 204
 
 
@@ -268,6 +272,16 @@ def test_damaged_data_key_fails_closed(server, fakes, admin_db):
 
 # ---------------------------------------------------------------- canaries
 
+def postgres_log():
+    """The test cluster's log (conf/pgcluster.sh: <dir>/log/postgres.log
+    next to the <dir>/run socket directory), or None when the database is
+    elsewhere."""
+    m = re.search(r"host=(\S+)/run\b", os.environ.get(
+        "ADMIN_DATABASE_URL", ""))
+    path = m and os.path.join(m.group(1), "log", "postgres.log")
+    return path if path and os.access(path, os.R_OK) else None
+
+
 def canary():
     return "CANARY-" + uuid.uuid4().hex
 
@@ -296,6 +310,8 @@ def test_canary_secrets_appear_nowhere(server, fakes, admin_db, program):
     agent = rec.wrap(add_member(server.url, owner, "agent"))
     rival = rec.wrap(signup(server.url, org="Rival Co"))
     log_start = len(server.read_log())
+    pg_log = postgres_log()
+    pg_start = os.path.getsize(pg_log) if pg_log else 0
     canaries = []
     shown = []          # webhook secrets shown once, on purpose
 
@@ -361,6 +377,10 @@ def test_canary_secrets_appear_nowhere(server, fakes, admin_db, program):
     actions = audit_actions(owner)
     assert "channel_credentials_updated" in actions
     server_log = server.read_log()[log_start:]
+    if pg_log:
+        with open(pg_log, "rb") as f:
+            f.seek(pg_start)
+            server_log += f.read().decode("utf-8", "replace")
     database = db_text(admin_db, owner.org_id) + db_text(admin_db,
                                                          rival.org_id)
     assert len(rec.texts) > 100
