@@ -248,6 +248,18 @@ def connect(client, acct, name=None, token=None):
     return connect_shown(client, acct, name, token)[0]
 
 
+def connect_own_app(client, acct):
+    """Connects a Meta adapter's account on the tenant's own Meta app
+    (with the optional app secret): the channel and that secret."""
+    app_secret = uuid.uuid4().hex
+    body = acct.body()
+    body["credentials"]["app_secret"] = app_secret
+    r = client.post(CHANNELS, body)
+    assert r.status_code == 201, r.text
+    assert app_secret not in r.text
+    return r.json(), app_secret
+
+
 def channel_rows(admin_db, org_id):
     """(channels, channel_secrets, channel_routes) row counts of an org."""
     with admin_db.cursor() as cur:
@@ -271,6 +283,16 @@ def route_of(admin_db, family, routing_key):
         return None
     return {"org_id": row[0], "channel_id": row[1], "adapter": row[2],
             "webhook_secret_hash": None if row[3] is None else bytes(row[3])}
+
+
+def own_app_secret(admin_db, channel_id):
+    """Whether the channel's route verifies webhooks with the tenant's
+    own Meta app secret (None: no route)."""
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT own_app_secret FROM channel_routes "
+                    "WHERE channel_id = %s", (channel_id,))
+        row = cur.fetchone()
+    return None if row is None else row[0]
 
 
 def family_of(adapter):
@@ -414,27 +436,14 @@ def test_connect_with_optional_app_secret(server, fakes, admin_db):
     """The optional app secret is sealed too and shown as a hint only; a
     channel on the tenant's own Meta app verifies its webhooks with it."""
     owner = signup(server.url)
-    acct = Messenger(fakes)
-    app_secret = uuid.uuid4().hex
-    body = acct.body()
-    body["credentials"]["app_secret"] = app_secret
-    r = owner.post(CHANNELS, body)
-    assert r.status_code == 201, r.text
-    creds = r.json()["credentials"]
-    assert creds["app_secret"] == MASK + app_secret[-4:]
-    assert app_secret not in r.text
+    ch, app_secret = connect_own_app(owner, Messenger(fakes))
+    assert ch["credentials"]["app_secret"] == MASK + app_secret[-4:]
     assert channel_rows(admin_db, owner.org_id) == (1, 2, 1)
-    with admin_db.cursor() as cur:
-        cur.execute("SELECT own_app_secret FROM channel_routes "
-                    "WHERE channel_id = %s", (r.json()["id"],))
-        assert cur.fetchone()[0] is True
+    assert own_app_secret(admin_db, ch["id"]) is True
     # Without it, the shared app's secret applies.
     other = connect(signup(server.url), Messenger(fakes))
     assert "app_secret" not in other["credentials"]
-    with admin_db.cursor() as cur:
-        cur.execute("SELECT own_app_secret FROM channel_routes "
-                    "WHERE channel_id = %s", (other["id"],))
-        assert cur.fetchone()[0] is False
+    assert own_app_secret(admin_db, other["id"]) is False
 
 
 def test_connect_name_of_100_characters(server, fakes):
@@ -1307,14 +1316,6 @@ def post_example_hook(server, acct, secret):
                          timeout=10)
 
 
-def own_app_secret(admin_db, channel_id):
-    with admin_db.cursor() as cur:
-        cur.execute("SELECT own_app_secret FROM channel_routes "
-                    "WHERE channel_id = %s", (channel_id,))
-        row = cur.fetchone()
-    return None if row is None else row[0]
-
-
 def test_example_webhook_secret_shown_once_and_kept(server, fakes,
                                                     admin_db):
     """The example provider cannot be told a secret by API: connecting
@@ -1356,12 +1357,7 @@ def test_own_app_secret_survives_changes(server, fakes, admin_db):
     webhooks with that app's secret through tests, renames and
     reconnects."""
     owner = signup(server.url)
-    acct = Messenger(fakes)
-    body = acct.body()
-    body["credentials"]["app_secret"] = uuid.uuid4().hex
-    r = owner.post(CHANNELS, body)
-    assert r.status_code == 201, r.text
-    cid = r.json()["id"]
+    cid = connect_own_app(owner, Messenger(fakes))[0]["id"]
     url = f"{CHANNELS}/{cid}"
     assert own_app_secret(admin_db, cid) is True
     for method, path, payload in (("POST", url + "/test", None),
@@ -1382,10 +1378,7 @@ def test_own_app_secret_survives_changes(server, fakes, admin_db):
 def test_own_app_secret_survives_disconnect_and_reconnect(server, fakes,
                                                           admin_db):
     owner = signup(server.url)
-    acct = Messenger(fakes)
-    body = acct.body()
-    body["credentials"]["app_secret"] = uuid.uuid4().hex
-    cid = owner.post(CHANNELS, body).json()["id"]
+    cid = connect_own_app(owner, Messenger(fakes))[0]["id"]
     url = f"{CHANNELS}/{cid}"
     assert owner.post(url + "/disconnect").status_code == 200
     assert owner.post(url + "/reconnect").json()["status"] == "connected"

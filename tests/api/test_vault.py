@@ -23,7 +23,8 @@ from apiclient import add_member, assert_error, signup
 from providers import graph_error
 from test_channels import (CHANNELS, D360, KINDS, MASK, Example, Messenger,
                            WhatsAppCloud, add_token, audit_actions,
-                           channel_rows, connect, connect_shown,
+                           channel_rows, connect, connect_own_app,
+                           connect_shown,
                            program,  # noqa: F401  (a fixture)
                            registered_secret)
 
@@ -110,12 +111,7 @@ def assert_fails_closed(server, client, acct, channel_id, *plaintexts):
 def test_secrets_are_sealed_not_stored(server, fakes, admin_db):
     owner = signup(server.url)
     acct = WhatsAppCloud(fakes)
-    app_secret = uuid.uuid4().hex
-    body = acct.body()
-    body["credentials"]["app_secret"] = app_secret
-    r = owner.post(CHANNELS, body)
-    assert r.status_code == 201, r.text
-    ch = r.json()
+    ch, app_secret = connect_own_app(owner, acct)
 
     stored = secrets_of(admin_db, ch["id"])
     assert set(stored) == {"access_token", "app_secret"}
@@ -213,15 +209,12 @@ def test_blob_and_data_key_copied_to_another_org_fail_closed(server, fakes,
 def test_blob_moved_to_another_field_fails_closed(server, fakes, admin_db):
     owner = signup(server.url)
     acct = Messenger(fakes)
-    body = acct.body()
-    body["credentials"]["app_secret"] = uuid.uuid4().hex
-    r = owner.post(CHANNELS, body)
-    assert r.status_code == 201, r.text
-    cid = r.json()["id"]
-    stored = secrets_of(admin_db, cid)
-    set_sealed(admin_db, cid, "app_secret", stored["page_access_token"][0])
-    assert_fails_closed(server, owner, acct, cid, acct.token,
-                        body["credentials"]["app_secret"])
+    ch, app_secret = connect_own_app(owner, acct)
+    stored = secrets_of(admin_db, ch["id"])
+    set_sealed(admin_db, ch["id"], "app_secret",
+               stored["page_access_token"][0])
+    assert_fails_closed(server, owner, acct, ch["id"], acct.token,
+                        app_secret)
 
 
 @pytest.mark.parametrize("where", ["version", "nonce", "ciphertext", "tag",
