@@ -1,5 +1,5 @@
-// A form whose fields are plain named inputs: onSubmit gets their values
-// as an object. The API's error is shown on top, and each of its
+// A form whose fields are plain named inputs: the action gets their
+// values as an object. The API's error is shown on top, and each of its
 // "details" next to the field of that name (see Field), so a failed
 // submit says what to fix and where. Focus goes to the first field in
 // error, or to the message, so keyboard and screen-reader users land on
@@ -11,7 +11,10 @@ import { Notice } from "./Notice.jsx";
 
 export const FormErrors = createContext({});
 
-export function Form({ onSubmit, error, busy, submitLabel, busyLabel, secondary, children, ...rest }) {
+// action: what useAction() returned for the submit; its run() gets the
+// values and the form element, its error and busy state show here.
+export function Form({ action, submitLabel, busyLabel, secondary, children, ...rest }) {
+  const { run, error, busy } = action;
   const ref = useRef(null);
 
   useEffect(() => {
@@ -26,7 +29,7 @@ export function Form({ onSubmit, error, busy, submitLabel, busyLabel, secondary,
     // aria-disabled rather than disabled keeps focus on the button.
     if (busy) return;
     const form = e.currentTarget;
-    onSubmit(Object.fromEntries(new FormData(form)), form);
+    run(Object.fromEntries(new FormData(form)), form);
   };
 
   return (

@@ -65,9 +65,7 @@ export function Invite({ params }) {
         </Notice>
       )}
       <Form
-        onSubmit={accept.run}
-        error={accept.error}
-        busy={accept.busy}
+        action={accept}
         submitLabel={`Join ${orgName}`}
         busyLabel="Joining…"
       >

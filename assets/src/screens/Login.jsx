@@ -14,7 +14,7 @@ export function Login() {
   return (
     <Page title="Sign in">
       {flash && !login.error && <Notice kind="info">{flash}</Notice>}
-      <Form onSubmit={login.run} error={login.error} busy={login.busy} submitLabel="Sign in" busyLabel="Signing in…">
+      <Form action={login} submitLabel="Sign in" busyLabel="Signing in…">
         <Field label="Email" name="email" type="email" autocomplete="username" required />
         <Field label="Password" name="password" type="password" autocomplete="current-password" required />
       </Form>

@@ -33,14 +33,12 @@ export function MembersInvite({ viewer }) {
         <h2 id="invite-heading">Invite someone</h2>
         <Form
           class="inline-form"
-          onSubmit={invite.run}
-          error={invite.error}
-          busy={invite.busy}
+          action={invite}
           submitLabel="Create invitation"
           busyLabel="Creating…"
         >
           <Field label="Email" name="email" type="email" autocomplete="off" required />
-          <Field label="Role" name="role" as="select" defaultValue="agent">
+          <Field label="Role" name="role" as="select">
             {roles.map((r) => (
               <option key={r} value={r}>
                 {ROLE_LABELS[r]}

@@ -20,9 +20,7 @@ export function NewOrganization() {
     <Page title="New organization" intro="You will be its owner. You can switch between organizations from the account menu.">
       <Form
         class="narrow"
-        onSubmit={create.run}
-        error={create.error}
-        busy={create.busy}
+        action={create}
         submitLabel="Create organization"
         busyLabel="Creating…"
         secondary={

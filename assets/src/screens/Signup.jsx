@@ -14,9 +14,7 @@ export function Signup() {
   return (
     <Page title="Create your organization" intro="Your team's shared inbox for WhatsApp, Messenger and Instagram.">
       <Form
-        onSubmit={signup.run}
-        error={signup.error}
-        busy={signup.busy}
+        action={signup}
         submitLabel="Create organization"
         busyLabel="Creating…"
       >

@@ -38,9 +38,7 @@ export function Tokens() {
         <h2 id="new-token-heading">New token</h2>
         <Form
           class="inline-form"
-          onSubmit={create.run}
-          error={create.error}
-          busy={create.busy}
+          action={create}
           submitLabel="Create token"
           busyLabel="Creating…"
         >

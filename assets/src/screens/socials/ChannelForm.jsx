@@ -51,9 +51,7 @@ export function ChannelForm({ plugin, channel, onDone, onCancel }) {
     <div ref={box}>
       <Form
       class="channel-form"
-      onSubmit={save.run}
-      error={save.error}
-      busy={save.busy}
+      action={save}
       submitLabel={editing ? "Save changes" : `Connect ${plugin.display_name}`}
       busyLabel={`Checking with ${plugin.display_name}…`}
       secondary={
