@@ -5,7 +5,10 @@
 // cannot be styled or described.
 import { useEffect, useRef, useState } from "preact/hooks";
 
-export function ConfirmButton({ children, question, confirmLabel, onConfirm, label }) {
+// children: the button's text, also the confirming button's unless
+// confirmLabel says otherwise; label: its accessible name, naming the
+// row ("Remove Ann"); onConfirm: the action, awaited.
+export function ConfirmButton({ children, question, confirmLabel = children, onConfirm, label }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const trigger = useRef(null);

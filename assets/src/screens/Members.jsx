@@ -134,7 +134,6 @@ function MemberRow({ member, viewer, onUpdated, onRemoved }) {
           <ConfirmButton
             label={`Remove ${member.name}`}
             question={`Remove ${member.name}?`}
-            confirmLabel="Remove"
             onConfirm={remove.run}
           >
             Remove

@@ -96,7 +96,6 @@ function InvitationRow({ inv, onRevoked }) {
         <ConfirmButton
           label={`Revoke the invitation for ${inv.email}`}
           question={`Revoke the invitation for ${inv.email}?`}
-          confirmLabel="Revoke"
           onConfirm={revoke.run}
         >
           Revoke

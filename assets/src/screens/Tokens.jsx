@@ -132,7 +132,6 @@ function TokenRow({ token, onRevoked }) {
           <ConfirmButton
             label={`Revoke ${token.name}`}
             question={`Revoke “${token.name}”? Whatever uses it stops working.`}
-            confirmLabel="Revoke"
             onConfirm={revoke.run}
           >
             Revoke

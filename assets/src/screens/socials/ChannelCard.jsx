@@ -160,7 +160,6 @@ export function ChannelCard({ channel, plugin, isAdmin, onChanged, onDeleted }) 
             <ConfirmButton
               label={`Disconnect ${channel.name}`}
               question="Stop receiving messages from this account?"
-              confirmLabel="Disconnect"
               onConfirm={disconnect}
             >
               Disconnect
@@ -169,7 +168,6 @@ export function ChannelCard({ channel, plugin, isAdmin, onChanged, onDeleted }) 
           <ConfirmButton
             label={`Delete ${channel.name}`}
             question={`Delete “${channel.name}” and its conversations?`}
-            confirmLabel="Delete"
             onConfirm={remove}
           >
             Delete
