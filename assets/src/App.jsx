@@ -65,8 +65,8 @@ export function App() {
     });
   }, [load]);
 
-  const session = useMemo(
-    () => ({
+  const session = useMemo(() => {
+    const session = {
       me,
       flash,
       signedIn(next) {
@@ -77,9 +77,16 @@ export function App() {
       },
       async signOut() {
         await api.post("/auth/logout");
+        session.ended(null);
+      },
+      // The server ended the session (logout, leaving the organization).
+      ended(message) {
         setCsrfToken(null);
         setMe(null);
-        navigate("/login");
+        setFlash(message);
+        // Replace: the path changes in the same render as "me", so the
+        // signed-out redirect does not remember this page to return to.
+        navigate("/login", { replace: true });
       },
       async refresh() {
         setMe(await api.get("/me"));
@@ -89,9 +96,9 @@ export function App() {
         const next = await api.post("/auth/switch", { organization_id: organizationId });
         setMe((prev) => ({ ...next, csrf_token: prev && prev.csrf_token }));
       },
-    }),
-    [me, flash],
-  );
+    };
+    return session;
+  }, [me, flash]);
 
   const found = findRoute(path);
   const redirect = boot.state === "ready" ? redirectFor(path, found, me) : null;

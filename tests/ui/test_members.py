@@ -143,3 +143,35 @@ def test_admins_cannot_touch_owners(browser, server):
     invite_roles = [o.get_attribute("value") for o in
                     b.find_all("option", b.field("Role"))]
     assert invite_roles == ["agent", "admin"]
+
+
+def test_a_member_leaves_and_signs_in_to_their_other_organization(
+        browser, server):
+    api_owner = signup(server.url, org="Left Behind")
+    agent = add_member(server.url, api_owner, role="agent", name="Lee Leaver")
+    other = signup(server.url, org="Home Base")
+    r = other.post("/api/v1/invitations", {"email": agent.email,
+                                            "role": "admin"})
+    assert r.status_code == 201, r.text
+    r = agent.post("/api/v1/invitations/accept", {
+        "token": r.json()["token"], "password": PASSWORD})
+    assert r.status_code == 200, r.text
+
+    b = browser()
+    b.login(agent.email)
+    b.wait_path("/inbox")
+    if b.current_org() != "Left Behind":
+        b.find(".account-orgs button", b.account_menu()).click()
+        b.wait.until(lambda d: b.current_org() == "Left Behind")
+    b.open("/settings/members")
+    b.wait_text("Lee Leaver", ".member-name")
+    b.confirm("Leave Left Behind", "Leave")
+    b.wait_path("/login")
+    b.wait_text("You left Left Behind.")
+    assert role_of(api_owner, "Lee Leaver") is None
+    b.fill("Email", agent.email)
+    b.fill("Password", PASSWORD)
+    b.click("Sign in")
+    b.wait_path("/inbox")
+    assert b.current_org() == "Home Base"
+    assert "Left Behind" not in b.account_menu().text

@@ -5,7 +5,8 @@ import { useContext } from "preact/hooks";
 
 import { roleAtLeast } from "./format.js";
 
-// value: { me, signedIn(me), signOut(), refresh(), switchOrg(id) }
+// value: { me, flash, signedIn(me), signOut(), ended(message), refresh(),
+//          switchOrg(id) }
 export const SessionContext = createContext(null);
 
 export function useSession() {

@@ -64,7 +64,7 @@ export function Members() {
 }
 
 function MemberRow({ member, viewer, onUpdated, onRemoved }) {
-  const { me, refresh } = useSession();
+  const { me, refresh, ended } = useSession();
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const selectId = useId();
@@ -92,6 +92,12 @@ function MemberRow({ member, viewer, onUpdated, onRemoved }) {
     }
   };
 
+  const orgName = me.organization.name;
+  const leave = useAction(async () => {
+    await api.del(`/members/${member.id}`);
+    // Leaving ends this session: sign in again to reach the others.
+    ended(`You left ${orgName}. Sign in to continue in your other organizations.`);
+  });
   const remove = useAction(async () => {
     await api.del(`/members/${member.id}`);
     announce(`${member.name} was removed`);
@@ -139,8 +145,17 @@ function MemberRow({ member, viewer, onUpdated, onRemoved }) {
             Remove
           </ConfirmButton>
         )}
+        {isSelf && (
+          <ConfirmButton
+            label={`Leave ${orgName}`}
+            question={`Leave ${orgName}? You lose access to its inbox.`}
+            onConfirm={leave.run}
+          >
+            Leave
+          </ConfirmButton>
+        )}
       </div>
-      <RowError error={error || remove.error} />
+      <RowError error={error || remove.error || leave.error} />
     </li>
   );
 }
