@@ -38,6 +38,12 @@ static const char SQL_CONTACTS[] = API_SQL("contacts_list");
 static const char SQL_MESSAGE[] = API_SQL("message_get");
 static const char SQL_DEAD_LETTERS[] = API_SQL("dead_letters_list");
 static const char SQL_DEAD_REQUEUE[] = API_SQL("dead_letter_requeue");
+static const char SQL_CONVERSATION_UPDATE[] = API_SQL("conversation_update");
+static const char SQL_CONVERSATION_READ[] = API_SQL("conversation_read");
+static const char SQL_UNREAD[] = API_SQL("unread_counts");
+static const char SQL_CONTACT[] = API_SQL("contact_get");
+static const char SQL_CONTACT_UPDATE[] = API_SQL("contact_update");
+static const char SQL_STATS[] = API_SQL("stats");
 
 #define GET	HTTP_METHOD_GET
 #define POST	HTTP_METHOD_POST
@@ -88,6 +94,15 @@ static const struct route routes[] = {
 	{ POST,	  "/api/v1/messages", A | B, NULL, h_message_send },
 	{ GET,	  "/api/v1/messages/:id", A, SQL_MESSAGE, call_simple },
 	{ GET,	  "/api/v1/dead-letters", A, SQL_DEAD_LETTERS, call_simple },
+	{ GET,	  "/api/v1/conversations/unread", A, SQL_UNREAD, call_simple },
+	{ PATCH,  "/api/v1/conversations/:id", A | B, SQL_CONVERSATION_UPDATE,
+	    call_simple },
+	{ POST,	  "/api/v1/conversations/:id/read", A, SQL_CONVERSATION_READ,
+	    call_simple },
+	{ GET,	  "/api/v1/contacts/:id", A, SQL_CONTACT, call_simple },
+	{ PATCH,  "/api/v1/contacts/:id", A | B, SQL_CONTACT_UPDATE,
+	    call_simple },
+	{ GET,	  "/api/v1/stats", A, SQL_STATS, call_simple },
 	{ POST,	  "/api/v1/dead-letters/:id/requeue", A, SQL_DEAD_REQUEUE,
 	    call_simple },
 	{ GET,	  "/api/v1/webhooks/:adapter", W, NULL, h_webhook },
