@@ -39,6 +39,7 @@ static const char SQL_INVITE_ACCEPT[] =
     "$2::jsonb)";
 
 static const char	*in_string(struct call *, const char *);
+static const char	*in_password(struct call *);
 static int		 reply_signed_in(struct call *);
 static int		 reply_password_invalid(struct call *, const char *);
 static int		 reply_with_token(struct call *, const char *,
@@ -48,6 +49,13 @@ static const char *
 in_string(struct call *c, const char *name)
 {
 	return (json_string_value(json_object_get(c->in, name)));
+}
+
+/* The password the client sent; it never goes to the database. */
+static const char *
+in_password(struct call *c)
+{
+	return (json_string_value(json_object_get(c->secret, "password")));
 }
 
 static int
@@ -93,9 +101,9 @@ h_signup(struct call *c)
 
 	switch (c->step) {
 	case 0:
-		if ((why = password_check(in_string(c, "password"))) != NULL)
+		if ((why = password_check(in_password(c))) != NULL)
 			return (reply_password_invalid(c, why));
-		return (password_hash_start(c, in_string(c, "password")));
+		return (password_hash_start(c, in_password(c)));
 	case 1:
 		if ((hash = password_hashed(c)) == NULL)
 			return (reply_error(c->req, 500, "INTERNAL_ERROR",
@@ -122,10 +130,12 @@ h_login(struct call *c)
 
 	switch (c->step) {
 	case 0:
-		if (!json_is_string(json_object_get(c->in, "password")))
+		/* As typed, untrimmed: spaces are characters too. */
+		if (in_password(c) == NULL || strlen(in_password(c)) > 1024)
 			return (reply_error(c->req, 422, "VALIDATION_FAILED",
-			    "password is required",
-			    json_pack("{s:s}", "password", "is required")));
+			    "password must be a string of at most 1024 "
+			    "characters", json_pack("{s:s}", "password",
+			    "must be a string of at most 1024 characters")));
 		return (call_query_anon(c, SQL_LOGIN_BEGIN));
 	case 1:
 		if (call_api_result(c, &status, &body) == -1)
@@ -133,7 +143,7 @@ h_login(struct call *c)
 		uid = json_string_value(json_object_get(body, "user_id"));
 		if (uid != NULL)
 			json_object_set_new(c->srv, "user_id", json_string(uid));
-		password_verify_start(c, in_string(c, "password"),
+		password_verify_start(c, in_password(c),
 		    json_string_value(json_object_get(body, "password_hash")));
 		json_decref(body);
 		return (CALL_WAIT);
@@ -284,14 +294,13 @@ h_invitation_accept(struct call *c)
 		hash = json_string_value(json_object_get(body,
 		    "password_hash"));
 		if (hash != NULL) {
-			password_verify_start(c, in_string(c, "password"),
+			password_verify_start(c, in_password(c),
 			    hash);
-		} else if ((why = password_check(in_string(c,
-		    "password"))) != NULL) {
+		} else if ((why = password_check(in_password(c))) != NULL) {
 			json_decref(body);
 			return (reply_password_invalid(c, why));
 		} else {
-			password_hash_start(c, in_string(c, "password"));
+			password_hash_start(c, in_password(c));
 		}
 		json_decref(body);
 		return (CALL_WAIT);

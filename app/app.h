@@ -115,6 +115,7 @@ struct call {
 	char			 auth[160];	/* p_auth for api.* */
 	char			 session[64];	/* the cookie's session id */
 	json_t			*in;		/* client body, an object */
+	json_t			*secret;	/* its password/credentials */
 	json_t			*srv;		/* server-derived arguments */
 
 	struct kore_pgsql	 sql;

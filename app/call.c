@@ -455,7 +455,8 @@ call_free(struct http_request *req)
 	call_error_clear(c);
 	json_decref(c->in);
 	json_decref(c->srv);
-	c->in = c->srv = NULL;
+	json_decref(c->secret);
+	c->in = c->srv = c->secret = NULL;
 }
 
 void *

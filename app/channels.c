@@ -51,6 +51,7 @@ struct chan_call {
 	struct chan_job		*job;
 	struct vault_datakey	 dk;
 	int			 have_dk;
+	int			 disconnected;	/* the channel, as it was */
 	char			 org[40];
 	char			 channel[40];
 };
@@ -59,6 +60,7 @@ static int	chan_task(struct kore_task *);
 static void	chan_free(void *);
 static int	chan_ask(struct kore_task *, struct chan_job *,
 		    struct inbox_call *, int);
+static void	chan_mask(const struct chan_job *, char *, size_t);
 static int	chan_begin_result(struct call *, const char *);
 static int	chan_prepare(struct call *, const char *);
 static int	chan_shows_secret(const struct chan_job *, const char *);
@@ -274,6 +276,9 @@ chan_begin_result(struct call *c, const char *adapter)
 		return (-1);
 	}
 	cc->have_dk = 1;
+	cc->disconnected = json_string_value(json_object_get(b, "status"))
+	    != NULL && strcmp(json_string_value(json_object_get(b, "status")),
+	    "disconnected") == 0;
 	if (json_object_get(b, "secrets") != NULL &&
 	    chan_creds_from_store(c, b) == -1) {
 		json_decref(b);
@@ -283,6 +288,48 @@ chan_begin_result(struct call *c, const char *adapter)
 	}
 	json_decref(b);
 	return (0);
+}
+
+/*
+ * Providers quote what they were sent ("Malformed access token EAAG..."):
+ * every secret credential value found in msg becomes "••••", since the
+ * message is shown to every member and stored with the channel.
+ */
+static void
+chan_mask(const struct chan_job *j, char *msg, size_t size)
+{
+	static const char		 mask[] = "••••";
+	const struct inbox_field	*f;
+	const char			*v;
+	char				*hit, *from;
+	size_t				 i, k, vlen, tail;
+
+	for (i = 0; i < j->ncreds; i++) {
+		v = j->creds[i].value;
+		if ((vlen = strlen(v)) < 4)
+			continue;
+		for (k = 0, f = NULL; k < j->plugin->desc.nfields; k++) {
+			if (strcmp(j->plugin->desc.fields[k].name,
+			    j->creds[i].name) == 0)
+				f = &j->plugin->desc.fields[k];
+		}
+		if (f == NULL || !(f->flags & INBOX_FIELD_SECRET))
+			continue;
+		for (from = msg; (hit = strstr(from, v)) != NULL;
+		    from = hit + sizeof(mask) - 1) {
+			/* No room for the mask: cut the message there. */
+			if ((size_t)(hit - msg) + sizeof(mask) >= size) {
+				*hit = '\0';
+				break;
+			}
+			tail = strlen(hit + vlen) + 1;
+			if ((size_t)(hit - msg) + sizeof(mask) - 1 + tail > size)
+				tail = size - (hit - msg) - (sizeof(mask) - 1);
+			memmove(hit + sizeof(mask) - 1, hit + vlen, tail);
+			memcpy(hit, mask, sizeof(mask) - 1);
+			msg[size - 1] = '\0';
+		}
+	}
 }
 
 /* Runs one plugin-built request and classifies the answer. */
@@ -359,6 +406,7 @@ chan_ask(struct kore_task *t, struct chan_job *j, struct inbox_call *call,
 		    "no reason given");
 		break;
 	}
+	chan_mask(j, j->message, sizeof(j->message));
 	http_result_free(&res);
 	return (j->outcome == INBOX_OUTCOME_OK ? 0 : -1);
 }
@@ -412,14 +460,24 @@ chan_outcome(struct call *c, const char *mode)
 	struct chan_call	*cc = c->task_arg;
 	struct chan_job		*j = cc->job;
 	const char		*rk = j->routing_key[0] ? j->routing_key : NULL;
+	const char		*v;
 	size_t			 i;
+	int			 own_secret = 0;
 
-	for (i = 0; rk == NULL && i < j->plugin->desc.nfields; i++) {
-		if (j->plugin->desc.fields[i].flags & INBOX_FIELD_ROUTING)
-			rk = inbox_cred_get(&(struct inbox_call){ .creds =
-			    j->creds, .ncreds = j->ncreds },
-			    j->plugin->desc.fields[i].name);
+	/* The routing key (unless the provider named it) and whether the
+	 * tenant's own app secret signs its webhooks, from the credentials,
+	 * whatever the change: a reconnect must not forget either. */
+	for (i = 0; i < j->plugin->desc.nfields; i++) {
+		v = inbox_cred_get(&(struct inbox_call){ .creds = j->creds,
+		    .ncreds = j->ncreds }, j->plugin->desc.fields[i].name);
+		if (rk == NULL &&
+		    (j->plugin->desc.fields[i].flags & INBOX_FIELD_ROUTING))
+			rk = v;
+		if ((j->plugin->desc.fields[i].flags & INBOX_FIELD_APP_SECRET) &&
+		    v != NULL && *v != '\0')
+			own_secret = 1;
 	}
+	json_object_set_new(c->srv, "own_app_secret", json_boolean(own_secret));
 	json_object_set_new(c->srv, "mode", json_string(mode));
 	json_object_set_new(c->srv, "channel_id", json_string(cc->channel));
 	json_object_set_new(c->srv, "adapter",
@@ -455,7 +513,6 @@ chan_seal(struct call *c)
 	json_t				*config, *secrets;
 	size_t				 i, k, len, blen;
 	uint32_t			 kv;
-	int				 own_secret = 0;
 
 	config = json_object();
 	secrets = json_object();
@@ -473,8 +530,6 @@ chan_seal(struct call *c)
 			    json_string(j->creds[i].value));
 			continue;
 		}
-		if (f->flags & INBOX_FIELD_APP_SECRET)
-			own_secret = 1;
 		blob = kore_malloc(VAULT_SEALED_LEN(len));
 		if (vault_seal(&cc->dk, cc->org, cc->channel, f->name,
 		    j->creds[i].value, len, blob, VAULT_SEALED_LEN(len), &blen,
@@ -498,7 +553,6 @@ chan_seal(struct call *c)
 	}
 	json_object_set_new(c->srv, "config", config);
 	json_object_set_new(c->srv, "secrets", secrets);
-	json_object_set_new(c->srv, "own_app_secret", json_boolean(own_secret));
 	return (0);
 }
 
@@ -603,7 +657,7 @@ chan_prepare(struct call *c, const char *mode)
 		    "name", "must be 1 to 100 characters"));
 		return (-1);
 	}
-	creds = json_object_get(c->in, "credentials");
+	creds = json_object_get(c->secret, "credentials");
 	if (creds == NULL && strcmp(mode, "update") == 0)
 		return (0);
 	return (chan_creds_from_body(c, creds));
@@ -636,8 +690,9 @@ chan_flow(struct call *c, const char *mode)
 			return (CALL_DONE);
 		return (chan_start_task(c, 0));
 	case 2:
-		if (strcmp(mode, "test") == 0 ||
-		    cc->job->outcome != INBOX_OUTCOME_OK ||
+		/* A disconnected channel receives nothing: no webhook. */
+		if (strcmp(mode, "test") == 0 || (strcmp(mode, "update") == 0 &&
+		    cc->disconnected) || cc->job->outcome != INBOX_OUTCOME_OK ||
 		    !(cc->job->plugin->desc.capabilities & INBOX_CAP_REGISTER)) {
 			c->step = 4;
 			return (chan_flow(c, mode));

@@ -116,6 +116,7 @@ static int	route_find(struct http_request *, const struct route **,
 		    char *, size_t);
 static int	call_start(struct call *);
 static int	call_parse_body(struct call *);
+static void	call_keep_secrets(struct call *);
 static int	call_run(struct call *);
 static int	is_uuid(const char *);
 static const char *route_param(const char *, const char *);
@@ -354,5 +355,27 @@ call_parse_body(struct call *c)
 	}
 	json_decref(c->in);
 	c->in = doc;
+	call_keep_secrets(c);
 	return (0);
+}
+
+/*
+ * Passwords and channel credentials stay in the worker: they move out of
+ * the body the SQL functions get, so the database never sees them in the
+ * clear, not even as a query parameter a log could keep.
+ */
+static void
+call_keep_secrets(struct call *c)
+{
+	static const char	*names[] = { "password", "credentials" };
+	json_t			*v;
+	size_t			 i;
+
+	c->secret = json_object();
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((v = json_object_get(c->in, names[i])) == NULL)
+			continue;
+		json_object_set(c->secret, names[i], v);
+		json_object_del(c->in, names[i]);
+	}
 }

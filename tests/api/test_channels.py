@@ -1303,16 +1303,6 @@ def test_360dialog_refused_connect_keeps_the_registration(server, fakes,
         "webhook_secret_hash"], bobs)
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c chan_flow (step 2) runs the "
-                   "route check and registers the 360dialog webhook on "
-                   "PATCH even for a disconnected channel, whose route "
-                   "channel_save does not claim: the new secret's hash is "
-                   "dropped, so the provider is re-pointed at a secret "
-                   "nobody stores, and when another organization has "
-                   "connected the number since, renaming the disconnected "
-                   "channel is refused with 409 ROUTING_KEY_TAKEN. An "
-                   "update of a disconnected channel should only test the "
-                   "credentials", strict=True)
 def test_360dialog_update_of_a_disconnected_channel(server, fakes,
                                                    admin_db):
     """A disconnected channel holds no route: renaming it (or giving it
@@ -1404,13 +1394,6 @@ def test_own_app_secret_survives_changes(server, fakes, admin_db):
         assert own_app_secret(admin_db, cid) is True, (method, path)
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c chan_flow does not seal (or "
-                   "unseal-and-report) the credentials on reconnect, so "
-                   "p_srv carries no own_app_secret and a channel "
-                   "reconnected after a disconnect loses it: its webhooks "
-                   "are then checked with the platform's app secret. "
-                   "chan_outcome should send own_app_secret from the job's "
-                   "credentials in every mode", strict=True)
 def test_own_app_secret_survives_disconnect_and_reconnect(server, fakes,
                                                           admin_db):
     owner = signup(server.url)

@@ -393,14 +393,6 @@ def test_canary_secrets_appear_nowhere(server, fakes, admin_db, program):
     assert MASK in "".join(rec.texts)
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c chan_ask copies the "
-                   "provider's error message as it is into the connect "
-                   "error and status_message; Meta answers e.g. "
-                   "\"Malformed access token <the token>\", so the secret "
-                   "is shown to every member, stored in "
-                   "channels.status_message and returned by the API. The "
-                   "credential values should be masked out of it",
-                   strict=True)
 @pytest.mark.parametrize("adapter", ["whatsapp_cloud"])
 def test_provider_echoing_the_secret_is_masked(server, fakes, admin_db,
                                                program, adapter):
@@ -492,15 +484,6 @@ def test_plaintext_credentials_are_not_sent_to_the_database_sealed_are(
     assert ch["status"] == "connected"
 
 
-@pytest.mark.xfail(reason="BUG: app/channels.c h_channel_connect and "
-                   "h_channel_update pass the client's body (c->in, with "
-                   "the plaintext credentials) to api.channel_begin and "
-                   "api.channel_save as p_in, so secrets reach PostgreSQL "
-                   "in the clear (003's header says they never do): any "
-                   "statement logging or log_parameter_max_length_on_error "
-                   "writes them to the database log. The credentials "
-                   "should be removed from c->in before the queries",
-                   strict=True)
 def test_plaintext_credentials_are_not_sent_to_the_database(
         server, fakes, db_arguments):
     owner = signup(server.url)
