@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import psycopg2
+import requests
 import pytest
 
 from apiclient import signup
@@ -94,6 +95,10 @@ def test_database_down_is_503_then_the_redelivery_applies_once(
             assert status == 503, body
             assert b"DATABASE_UNAVAILABLE" in body
             assert took < 5, took          # 360dialog's deadline
+        # Health says so too, for the load balancer.
+        r = requests.get(outage_server.url + "/api/v1/health", timeout=10)
+        assert r.status_code == 503
+        assert r.json()["database"] == "unreachable"
     finally:
         cluster.start()
 
