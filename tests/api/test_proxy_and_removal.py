@@ -1,6 +1,6 @@
 """Client addresses behind a trusted load balancer, and what a removed
 member leaves behind (nothing that still works)."""
-from apiclient import Client, add_member, assert_error, signup
+from apiclient import Client, add_member, assert_error, signup, unique_email
 from conftest import Server
 
 
@@ -25,7 +25,7 @@ def test_forwarded_for_from_a_trusted_proxy(server, tmp_path):
         c = Client(proxied.url)
         r = c.post("/api/v1/auth/signup", {
             "organization_name": "Proxied", "name": "Pat",
-            "email": "pat-proxied@example.test",
+            "email": unique_email("proxied"),
             "password": "correct horse battery staple"},
             headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"})
         assert r.status_code == 201, r.text
@@ -46,7 +46,7 @@ def test_removed_admin_loses_tokens_and_invitations(server):
     assert r.status_code == 201, r.text
     token = r.json()["token"]
     r = admin.post("/api/v1/invitations", {
-        "email": "backdoor@example.test", "role": "admin"})
+        "email": unique_email("backdoor"), "role": "admin"})
     assert r.status_code == 201, r.text
     invite = r.json()["token"]
     assert Client(server.url, token=token).get(
