@@ -35,6 +35,11 @@ static const char SQL_CLAIM[] = "SELECT api.outbox_claim($1, $2::jsonb)";
 static const char SQL_REPORT[] =
     "SELECT api.outbox_report($1, $2::jsonb, $3::jsonb)";
 
+/* A claim's lead: its round trip plus this, shrinking after a slow one
+ * by at most this share of the time since (db_finish). */
+#define LEAD_MARGIN_MS		5
+#define LEAD_DECAY_PERCENT	2
+
 /* The statement in flight, if any. */
 static struct {
 	int		 kind;		/* 0, DB_CLAIM or DB_REPORT */
@@ -287,9 +292,10 @@ db_claim_lane(json_t *l, struct jobq *held, int64_t base)
 static void
 db_finish(struct jobq *held, json_t *results, struct db_done *done)
 {
-	json_t	*l, *nx;
-	size_t	 i;
-	int64_t	 base;
+	static int64_t	 last_lead, last_at;
+	json_t		*l, *nx;
+	size_t		 i;
+	int64_t		 base, lead, now;
 
 	done->kind = stmt.kind;
 	done->ok = !stmt.failed && stmt.doc != NULL;
@@ -298,11 +304,29 @@ db_finish(struct jobq *held, json_t *results, struct db_done *done)
 	if (done->ok && stmt.kind == DB_CLAIM) {
 		/*
 		 * Slots count from when the claim was sent, as the
-		 * database's count from when it started; lead_ms later
-		 * for all alike, so that the time a claim takes never
-		 * squeezes two sends of a channel closer together.
+		 * database's count from when it started, plus a lead that
+		 * covers the claim's round trip: a slot already past on
+		 * arrival would start late while the next one starts on
+		 * time, closer to it than the channel's pacing allows. After
+		 * a slow claim (a cold start, a busy database) the lead
+		 * shrinks back slowly, by LEAD_DECAY_PERCENT of the time
+		 * that passed, for the same reason: sends then come that
+		 * much closer together, well inside the pacing's headroom
+		 * (DISPATCH_RATE_PERCENT).
 		 */
-		base = stmt.sent_ms + disp.lead_ms;
+		now = disp_now_ms();
+		lead = now - stmt.sent_ms + LEAD_MARGIN_MS;
+		if (lead < disp.lead_ms)
+			lead = disp.lead_ms;
+		if (lead < last_lead - (now - last_at) * LEAD_DECAY_PERCENT /
+		    100)
+			lead = last_lead - (now - last_at) *
+			    LEAD_DECAY_PERCENT / 100;
+		last_lead = lead;
+		last_at = now;
+		base = stmt.sent_ms + lead;
+		disp_debug("claim answered in %lld ms, lead %lld ms",
+		    (long long)(now - stmt.sent_ms), (long long)lead);
 		json_array_foreach(json_object_get(stmt.doc, "lanes"), i, l)
 			done->claimed += db_claim_lane(l, held, base);
 		nx = json_object_get(stmt.doc, "next_ms");

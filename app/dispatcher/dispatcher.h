@@ -35,6 +35,7 @@ struct disp_config {
 	const char	*plugin_dir;
 	const char	*plugins;
 	long		 max_inflight;	/* held plus in flight */
+	long		 max_host_connections;
 	long		 batch;		/* most messages one claim takes */
 	long		 horizon_ms;	/* claim slots this far ahead */
 	long		 lead_ms;	/* every slot this much later */

@@ -183,6 +183,8 @@ config_read(void)
 		    (int)getpid());
 	}
 	disp.max_inflight = env_long("DISPATCH_MAX_INFLIGHT", 128);
+	disp.max_host_connections = env_long("DISPATCH_MAX_HOST_CONNECTIONS",
+	    32);
 	disp.batch = env_long("DISPATCH_BATCH", 100);
 	disp.horizon_ms = env_long("DISPATCH_HORIZON_MS", 250);
 	disp.lead_ms = env_long("DISPATCH_LEAD_MS", 50);
@@ -460,6 +462,10 @@ run(void)
 		return (1);
 	}
 	curl_multi_setopt(lp.multi, CURLMOPT_MAXCONNECTS, disp.max_inflight);
+	/* Beyond this, transfers to one host wait for a free connection
+	 * (HTTP/2 multiplexes over the ones there are). */
+	curl_multi_setopt(lp.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    disp.max_host_connections);
 	send_init(lp.multi);
 	lp.want_claim = 1;
 	lp.claim_at = lp.connect_at = lp.report_at = disp_now_ms();
