@@ -120,9 +120,10 @@ send_str(json_t *obj, const char *name, const char *path, int need,
 static int
 send_check_object(const struct send_type *t, json_t *obj, json_t *details)
 {
-	json_t	*v;
-	char	 path[64];
-	int	 bad = 0;
+	json_t		*v;
+	const char	*link;
+	char		 path[64];
+	int		 bad = 0;
 
 #define P(name)	(snprintf(path, sizeof(path), "%s.%s", t->key, name), path)
 	if (strcmp(t->key, "text") == 0) {
@@ -143,11 +144,10 @@ send_check_object(const struct send_type *t, json_t *obj, json_t *details)
 			bad = -1;
 		}
 	} else if (strcmp(t->key, "media") == 0) {
+		link = json_string_value(json_object_get(obj, "link"));
 		if (send_str(obj, "link", P("link"), 1, details) == 0 &&
-		    strncmp(json_string_value(json_object_get(obj, "link")),
-		    "https://", 8) != 0 &&
-		    strncmp(json_string_value(json_object_get(obj, "link")),
-		    "http://", 7) != 0) {
+		    strncmp(link, "https://", 8) != 0 &&
+		    strncmp(link, "http://", 7) != 0) {
 			json_object_set_new(details, P("link"),
 			    json_string("must be an http or https URL"));
 			bad = -1;

@@ -11,8 +11,6 @@ Same set-up as test_dispatcher.py: dispatchers started per test with
 short timeouts, accounts of each test's own, failures programmed on the
 fakes for that account's path and cancelled afterwards.
 """
-import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -21,16 +19,16 @@ import psycopg2
 import pytest
 
 from apiclient import add_member, assert_error, signup
-from conftest import ROOT, TEST_PLUGINS, Server
+from conftest import TEST_PLUGINS, Server
 from providers import d360_error, graph_error
 import webhooks as wh
 from test_dispatcher import (Dispatcher, dispatchers, message, sends_of,
                              wait_sends, wait_status, wait_until)
 from test_sending import (APP_SECRET, channel_of, customer_writes, digits,
                           hook, reply, text, whatsapp)
-from test_webhooks_outage import PGCLUSTER, Cluster
+from test_webhooks_outage import PGCLUSTER, cluster
 
-assert dispatchers    # the fixture, imported for the tests below
+assert dispatchers and cluster    # fixtures, imported for the tests below
 
 
 def send_path(ch):
@@ -94,6 +92,11 @@ def set_rate(admin_db, ch, rate):
                     (rate, ch["id"]))
 
 
+def wamid(request):
+    """The id the fake gave a WhatsApp send."""
+    return request.response_json()["messages"][0]["id"]
+
+
 def refs(requests):
     """The client_ref (our message id) of each WhatsApp send."""
     return [r.json().get("biz_opaque_callback_data") for r in requests]
@@ -122,8 +125,7 @@ def test_429_with_retry_after_waits_that_long(server, fakes, admin_db,
     first, second = wait_sends(fakes, ch, 2, timeout=10)
     assert second.time - first.time >= 2.0
     assert refs([first, second]) == [mid, mid]
-    assert wait_status(owner, mid)["provider_message_id"] == \
-        second.response_json()["messages"][0]["id"]
+    assert wait_status(owner, mid)["provider_message_id"] == wamid(second)
 
 
 def test_429_without_retry_after_backs_off(server, fakes, admin_db,
@@ -191,8 +193,7 @@ def test_a_timeout_is_retried(server, fakes, admin_db, dispatchers,
     assert second.time - first.time >= 0.8
     # The provider may still have taken the first (a timeout cannot
     # tell): what we keep is the answer we got.
-    assert m["provider_message_id"] == \
-        second.response_json()["messages"][0]["id"]
+    assert m["provider_message_id"] == wamid(second)
 
 
 def test_a_closed_connection_is_retried(server, fakes, admin_db,
@@ -470,30 +471,11 @@ def test_a_dispatcher_killed_mid_send(server, fakes, admin_db, dispatchers,
     # bounded by what was in flight.
     assert second.time - first.time >= 2.3
     assert refs([first, second]) == [mid, mid]
-    assert m["provider_message_id"] == \
-        second.response_json()["messages"][0]["id"]
+    assert m["provider_message_id"] == wamid(second)
     assert b.running() and claimed
 
 
 # ---------------------------------------------------------------- outage
-
-class RestartableCluster(Cluster):
-    def restart(self):
-        subprocess.run([PGCLUSTER, "restart", self.path], check=True,
-                       capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    path = os.path.join(os.environ.get("VAR_DIR", os.path.join(ROOT, "var")),
-                        f"pg-dispatch-{os.getpid()}")
-    c = RestartableCluster(path)
-    c.start()
-    c.migrate()
-    yield c
-    c.stop()
-    shutil.rmtree(path, ignore_errors=True)
-
 
 def test_postgresql_restarted_mid_run_loses_nothing(tmp_path, fakes,
                                                     cluster):
@@ -514,7 +496,8 @@ def test_postgresql_restarted_mid_run_loses_nothing(tmp_path, fakes,
         disp = Dispatcher(tmp_path, dict(env)).start()
         wait_until(lambda: len(sends_of(fakes, ch)) >= 10,
                    what="sending to be under way")
-        cluster.restart()
+        subprocess.run([PGCLUSTER, "restart", cluster.path], check=True,
+                       capture_output=True)
         assert len(sends_of(fakes, ch)) < 60
 
         def all_sent():
