@@ -446,6 +446,7 @@ static int
 run(void)
 {
 	struct loop		 lp;
+	struct job		*j;
 	struct db_done		 done;
 	struct curl_waitfd	 fds[2];
 	int64_t			 now, wake, stop_deadline = 0;
@@ -477,8 +478,10 @@ run(void)
 			    lp.ninflight, lp.nheld);
 			stop_deadline = now + disp.http_timeout_ms +
 			    STOP_REPORT_MS;
-			loop_release_held(&lp);
 		}
+		/* Including what a claim running at the signal brings. */
+		if (stopping)
+			loop_release_held(&lp);
 		if (stopping && lp.ninflight == 0 && (db_idle() ||
 		    !db_connected()) && json_array_size(lp.results) == 0)
 			break;
@@ -530,10 +533,14 @@ run(void)
 		}
 	}
 
-	if (json_array_size(lp.results) > 0)
-		disp_log("stopped with %zu results unreported: their leases "
-		    "will run out and they will be sent again",
-		    json_array_size(lp.results));
+	if (json_array_size(lp.results) > 0 || lp.ninflight > 0)
+		disp_log("stopped with %zu results unreported and %d sends "
+		    "unfinished: their leases will run out and they will be "
+		    "sent again", json_array_size(lp.results), lp.ninflight);
+	while ((j = TAILQ_FIRST(&lp.inflight)) != NULL) {
+		TAILQ_REMOVE(&lp.inflight, j, entry);
+		job_free(j);
+	}
 	db_close(NULL);
 	json_decref(lp.results);
 	curl_multi_cleanup(lp.multi);
