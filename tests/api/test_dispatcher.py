@@ -407,3 +407,80 @@ def test_sigterm_finishes_what_is_in_flight(server, fakes, admin_db,
     # The next dispatcher sends it.
     dispatchers()
     wait_status(owner, second)
+
+
+# ---------------------------------------------------------------- echoes
+
+def post_meta(server, payload):
+    status, _ = wh.post(f"{server.url}/api/v1/webhooks/meta", payload,
+                        app_secret=os.environ.get("META_APP_SECRET",
+                                                  "dev-app-secret"))
+    assert status == 200
+
+
+def test_an_echo_before_the_answer_is_our_message(server, fakes, admin_db,
+                                                  dispatchers):
+    """Messenger echoes carry our client_ref: an echo that arrives while
+    our send is still waiting for its answer marks the message sent, and
+    the answer then changes nothing: one message in the thread."""
+    owner = signup(server.url)
+    ch = channel_of(owner, fakes, "messenger")
+    cv, customer, _ = customer_writes(server, admin_db, owner, ch)
+    rule = fakes.program("POST", rf"/{ch['page']}/messages$", delay=1.0)
+    try:
+        dispatchers()
+        mid = reply(owner, cv["id"], text("Echo me")).json()["id"]
+        [req] = wait_sends(fakes, ch, 1, answered=False)
+        assert req.json()["message"]["metadata"] == mid
+        post_meta(server, wh.messenger_payload(ch["page"], wh.echo_event(
+            ch["page"], customer, "Echo me", metadata=mid,
+            mid="m_echo_" + uuid.uuid4().hex)))
+        assert message(owner, mid)["status"] == "sent"
+        wait_sends(fakes, ch, 1)
+        time.sleep(0.3)
+    finally:
+        fakes.cancel(rule)
+    m = message(owner, mid)
+    assert m["status"] == "sent" and m["delivery"] is None
+    assert m["provider_message_id"].startswith("m_echo_")
+    thread = owner.get(f"/api/v1/conversations/{cv['id']}/messages").json()
+    assert [x["id"] for x in thread["data"] if x["direction"] == "out"] == \
+        [mid]
+
+
+def test_an_instagram_echo_of_our_send_is_not_a_second_message(
+        server, fakes, admin_db, dispatchers):
+    """Instagram echoes carry no client_ref: recognized by the provider's
+    id, before our answer is recorded or after."""
+    owner = signup(server.url)
+    ch = channel_of(owner, fakes, "instagram")
+    cv, customer, _ = customer_writes(server, admin_db, owner, ch)
+    dispatchers()
+    first = reply(owner, cv["id"], text("After")).json()["id"]
+    sent = wait_status(owner, first)
+    post_meta(server, wh.instagram_payload(ch["ig"], wh.echo_event(
+        ch["ig"], customer, "After", mid=sent["provider_message_id"])))
+
+    # An echo that comes first is stored as sent from elsewhere, then
+    # found to be ours when the answer names its id.
+    known = "aWdf" + uuid.uuid4().hex
+    rule = fakes.program("POST", rf"/{ch['ig']}/messages$", status=200,
+                         delay=1.0, body={"recipient_id": customer,
+                                          "message_id": known})
+    try:
+        second = reply(owner, cv["id"], text("Before")).json()["id"]
+        wait_sends(fakes, ch, 2, answered=False)
+        post_meta(server, wh.instagram_payload(ch["ig"], wh.echo_event(
+            ch["ig"], customer, "Before", mid=known)))
+        assert message(owner, second)["status"] == "queued"
+        between = owner.get(f"/api/v1/conversations/{cv['id']}/messages"
+                            ).json()["data"]
+        assert [x["sender"] for x in between if x["direction"] == "out"
+                and x["provider_message_id"] == known] == ["provider_app"]
+        m = wait_status(owner, second)
+    finally:
+        fakes.cancel(rule)
+    assert m["provider_message_id"] == known
+    thread = owner.get(f"/api/v1/conversations/{cv['id']}/messages").json()
+    outs = [x for x in thread["data"] if x["direction"] == "out"]
+    assert sorted(x["id"] for x in outs) == sorted([first, second])
