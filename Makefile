@@ -83,8 +83,9 @@ app/inboxctl: $(CTL_SRCS) $(CORE_OBJS)
 app/inbox-plugin-check: $(CHECK_SRCS) $(CORE_OBJS)
 	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
 
-app/inbox-dispatcher: $(DISPATCH_SRCS) $(CORE_OBJS)
-	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
+app/inbox-dispatcher: $(DISPATCH_SRCS) $(wildcard app/dispatcher/*.h) $(CORE_OBJS)
+	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $(filter-out %.h,$^) \
+	    $(PKG_LIBS) -ldl
 
 # The web UI, served by kore from assets/dist: npm ci whenever the
 # lockfile is newer than the installed node_modules, then esbuild bundles
