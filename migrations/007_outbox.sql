@@ -548,14 +548,18 @@ END $$;
 -- before its pacing allows. NULL when it has nothing.
 CREATE FUNCTION app.lane_next_wake(l outbox_lanes, p_horizon interval)
 RETURNS timestamptz LANGUAGE sql STABLE AS $$
-	SELECT greatest(min(greatest(o.next_attempt_at,
-	    coalesce(o.lease_until, '-infinity'))), l.next_at - p_horizon)
-	FROM outbox o
-	WHERE o.org_id = l.org_id AND o.channel_id = l.channel_id
+	-- NULL when nothing waits (greatest() would ignore a NULL due and
+	-- return the pacing time, keeping idle lanes awake).
+	SELECT CASE WHEN w.due IS NULL THEN NULL
+	    ELSE greatest(w.due, l.next_at - p_horizon) END
+	FROM (SELECT min(greatest(o.next_attempt_at,
+	    coalesce(o.lease_until, '-infinity'))) AS due
+	    FROM outbox o
+	    WHERE o.org_id = l.org_id AND o.channel_id = l.channel_id
 	    AND o.state = 'queued'
 	    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.org_id = o.org_id
 		AND p.channel_id = o.channel_id AND p.contact_id = o.contact_id
-		AND p.state = 'queued' AND p.seq < o.seq)
+		AND p.state = 'queued' AND p.seq < o.seq)) w
 $$;
 
 -- The dispatcher's claim, in one statement: up to p_opts.max messages,
@@ -627,7 +631,10 @@ BEGIN
 		END LOOP;
 
 		v_gap := interval '1 second' / (ch.send_rate * v_factor);
-		v_start := greatest(l.next_at, v_now);
+		-- An idle channel starts at a random point of its first
+		-- interval: channels that start together do not send in step.
+		v_start := CASE WHEN l.next_at >= v_now THEN l.next_at
+		    ELSE v_now + random() * v_gap END;
 		v_k := least(v_left, floor(extract(epoch FROM
 		    (v_now + v_hz - v_start)) / extract(epoch FROM v_gap))::int
 		    + 1);
