@@ -16,6 +16,7 @@ VAR		:= $(CURDIR)/var
 DEBS := kore postgresql-15 postgresql-contrib libsodium-dev libjansson-dev \
 	libcurl4-openssl-dev libpq-dev libcmocka-dev pkg-config gcc make \
 	python3-pytest python3-requests python3-psycopg2 python3-selenium \
+	python3-websocket \
 	chromium chromium-driver wrk clang libclang-rt-14-dev
 
 KORE_FEATURES	:= $(shell cat /usr/share/kore/features 2>/dev/null)

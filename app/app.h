@@ -224,6 +224,12 @@ int		 h_channel_test(struct call *);
 int		 h_channel_reconnect(struct call *);
 int		 h_webhook(struct call *);
 int		 h_message_send(struct call *);
+int		 h_stream(struct call *);
+
+/* ---------------------------------------------------------------- stream */
+
+/* Per worker: the LISTEN connection feeding /api/v1/stream. */
+void		 stream_init(void);
 
 /* ---------------------------------------------------------------- plugins */
 

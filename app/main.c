@@ -41,7 +41,9 @@ kore_worker_configure(void)
 int
 init(int state)
 {
-	if (state == KORE_MODULE_LOAD)
+	if (state == KORE_MODULE_LOAD) {
 		kore_pgsql_register(DB_NAME, app_config.database_url);
+		stream_init();
+	}
 	return (KORE_RESULT_OK);
 }

@@ -60,6 +60,7 @@ static const struct route routes[] = {
 	{ POST,	  "/api/v1/auth/logout", A, NULL, h_logout },
 	{ POST,	  "/api/v1/auth/switch", A | B, SQL_SWITCH, call_simple },
 	{ GET,	  "/api/v1/me", A, NULL, h_me },
+	{ GET,	  "/api/v1/stream", A, NULL, h_stream },
 	{ POST,	  "/api/v1/organizations", A | B, SQL_ORG_CREATE, call_simple },
 	{ GET,	  "/api/v1/api-tokens", A, SQL_TOKENS_LIST, call_simple },
 	{ POST,	  "/api/v1/api-tokens", A | B, NULL, h_token_create },
