@@ -7,6 +7,8 @@ Run everything through `make test`; to run one file against an existing
 environment: `. conf/env.sh && /usr/bin/python3 -m pytest tests/api/x.py`.
 """
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -54,9 +56,11 @@ class Server:
             subprocess.run([os.path.join(ROOT, "conf/kore-conf.sh")],
                            env=env, stdout=f, check=True)
         self.log = open(self.log_path, "ab")
+        # A process group of its own, so stop() can reach every worker.
         self.proc = subprocess.Popen(
             ["stdbuf", "-oL", "kore", "-c", conf, "-f", "-n", "-r"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -74,14 +78,48 @@ class Server:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
+                self.log.write(b"\n*** kore did not stop in 10 s\n")
+                self.dump_stacks()
                 self.proc.kill()
                 self.proc.wait()
         if self.proc:
+            # Workers left behind by a parent that did not stop cleanly.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.log.close()
+
+    def dump_stacks(self):
+        """Every thread's stack of every process of this kore into its
+        log: what a wedged worker was doing."""
+        if shutil.which("gdb") is None:
+            return
+        pids = subprocess.run(["pgrep", "-g", str(self.proc.pid)],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            self.log.write(f"\n*** stacks of {pid}\n".encode())
+            self.log.flush()
+            subprocess.run(["gdb", "-p", pid, "-batch", "-nx",
+                            "-ex", "thread apply all bt"],
+                           stdout=self.log, stderr=subprocess.DEVNULL,
+                           timeout=60)
 
     def read_log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that timed out waiting for the server leaves the server's
+    stacks in its log (kore.log under the session's tmp dir)."""
+    outcome = yield
+    if (outcome.get_result().failed and call.excinfo is not None and
+            call.excinfo.errisinstance((requests.Timeout, socket.timeout))):
+        srv = item.funcargs.get("server")
+        if isinstance(srv, Server):
+            srv.dump_stacks()
 
 
 @pytest.fixture(scope="session")
