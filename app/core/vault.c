@@ -41,7 +41,6 @@
 #define VAULT_FILE_MAX		(2 * VAULT_KEY_LEN + 3)
 #define VAULT_AD_MAX		(16 + 2 * VAULT_ID_MAX + 64)
 #define VAULT_KEY_ID_INPUT	"inbox master key id v1"
-#define VAULT_SUBKEY_ID		1
 
 struct vault {
 	uint8_t		*key;		/* sodium_malloc, read-only */
@@ -409,32 +408,7 @@ vault_unseal(const struct vault_datakey *dk, const char *org,
 }
 
 /*
- * A 32-byte key for one purpose ("sessions", "tokens", "csrf": 1 to 8
- * characters of [a-z0-9_]), derived from the master key with
- * crypto_kdf_derive_from_key (subkey id 1). The caller wipes out after use.
- * A new master key gives new subkeys: see docs/vault.md on rotation.
- */
-int
-vault_subkey(const struct vault *v, const char *purpose,
-    uint8_t out[VAULT_KEY_LEN])
-{
-	char	ctx[crypto_kdf_CONTEXTBYTES];
-	size_t	len;
-
-	len = purpose == NULL ? 0 : strlen(purpose);
-	if (len == 0 || len > sizeof(ctx) ||
-	    strspn(purpose, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
-		return (VAULT_E_ARG);
-	memset(ctx, 0, sizeof(ctx));
-	memcpy(ctx, purpose, len);
-	if (crypto_kdf_derive_from_key(out, VAULT_KEY_LEN, VAULT_SUBKEY_ID,
-	    ctx, v->key) != 0)
-		return (VAULT_E_ARG);
-	return (VAULT_OK);
-}
-
-/*
- * BLAKE2b-256 of data keyed with a purpose key from vault_subkey(): what
+ * BLAKE2b-256 of data keyed with a purpose key (app/keys.c): what
  * gets stored for a session id or an API token instead of the token.
  */
 void

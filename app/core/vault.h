@@ -79,8 +79,6 @@ int		 vault_unseal(const struct vault_datakey *, const char *,
 		    const char *, const char *, const uint8_t *, size_t,
 		    uint32_t, char *, size_t, size_t *);
 
-int		 vault_subkey(const struct vault *, const char *,
-		    uint8_t [VAULT_KEY_LEN]);
 void		 vault_keyed_hash(const uint8_t [VAULT_KEY_LEN], const void *,
 		    size_t, uint8_t [32]);
 int		 vault_random_token(char [VAULT_TOKEN_LEN + 1]);

@@ -36,7 +36,7 @@ static void	 test_key_file(void **);
 static void	 test_key_env(void **);
 static void	 test_key_id(void **);
 static void	 test_bad_args(void **);
-static void	 test_subkeys(void **);
+static void	 test_keyed_hash(void **);
 static void	 test_tokens(void **);
 
 static const char	secret[] = "EAAGm0PX4ZCpsBAsecret-token";
@@ -499,45 +499,23 @@ test_bad_args(void **state)
 }
 
 static void
-test_subkeys(void **state)
+test_keyed_hash(void **state)
 {
-	struct vault	*a, *b;
-	uint8_t		 s1[32], s2[32], t1[32], want[32], key[32];
-	uint8_t		 h1[32], h2[32];
-	size_t		 binlen;
+	uint8_t	 k1[32], k2[32], h1[32], h2[32], want[32];
 
 	(void)state;
-	assert_int_equal(vault_open_hex(&a, HEX_A), VAULT_OK);
-	assert_int_equal(vault_open_hex(&b, HEX_B), VAULT_OK);
-	assert_int_equal(vault_subkey(a, "sessions", s1), VAULT_OK);
-	assert_int_equal(vault_subkey(a, "sessions", s2), VAULT_OK);
-	assert_memory_equal(s1, s2, 32);
-	assert_int_equal(vault_subkey(a, "tokens", t1), VAULT_OK);
-	assert_memory_not_equal(s1, t1, 32);
-	assert_int_equal(vault_subkey(b, "sessions", s2), VAULT_OK);
-	assert_memory_not_equal(s1, s2, 32);
-
-	/* The documented derivation: context zero-padded, subkey id 1. */
-	assert_int_equal(sodium_hex2bin(key, sizeof(key), HEX_A,
-	    strlen(HEX_A), NULL, &binlen, NULL), 0);
-	crypto_kdf_derive_from_key(want, 32, 1, "tokens\0\0", key);
-	assert_memory_equal(t1, want, 32);
-
-	assert_int_equal(vault_subkey(a, "", s2), VAULT_E_ARG);
-	assert_int_equal(vault_subkey(a, "sessionsx", s2), VAULT_E_ARG);
-	assert_int_equal(vault_subkey(a, "Tokens", s2), VAULT_E_ARG);
-	assert_int_equal(vault_subkey(a, NULL, s2), VAULT_E_ARG);
-
-	vault_keyed_hash(s1, "token", 5, h1);
-	vault_keyed_hash(s1, "token", 5, h2);
+	memset(k1, 0x11, sizeof(k1));
+	memset(k2, 0x22, sizeof(k2));
+	vault_keyed_hash(k1, "token", 5, h1);
+	vault_keyed_hash(k1, "token", 5, h2);
 	assert_memory_equal(h1, h2, 32);
-	vault_keyed_hash(t1, "token", 5, h2);
+	vault_keyed_hash(k2, "token", 5, h2);
 	assert_memory_not_equal(h1, h2, 32);
-	crypto_generichash(want, 32, (const uint8_t *)"token", 5, s1, 32);
+	vault_keyed_hash(k1, "tokem", 5, h2);
+	assert_memory_not_equal(h1, h2, 32);
+	/* The documented construction: BLAKE2b-256 keyed with the key. */
+	crypto_generichash(want, 32, (const uint8_t *)"token", 5, k1, 32);
 	assert_memory_equal(h1, want, 32);
-
-	vault_close(a);
-	vault_close(b);
 }
 
 static void
@@ -573,7 +551,7 @@ main(void)
 		cmocka_unit_test(test_key_env),
 		cmocka_unit_test(test_key_id),
 		cmocka_unit_test(test_bad_args),
-		cmocka_unit_test(test_subkeys),
+		cmocka_unit_test(test_keyed_hash),
 		cmocka_unit_test(test_tokens),
 	};
 
