@@ -1,11 +1,14 @@
 // The app: finds out who is signed in (GET /me), then shows the screen
 // for the hash path, inside the right frame, or sends the person where
 // they may go (sign-in, the inbox). Session changes (sign in, switch,
-// sign out) all go through here, so every screen sees the same "me".
+// sign out) all go through here, so every screen sees the same "me";
+// the live stream follows them (open while signed in, opened again in
+// the new organization after a switch, closed on sign-out).
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import { api, onUnauthenticated, setCsrfToken } from "./lib/api.js";
 import { roleAtLeast } from "./lib/format.js";
+import { LiveContext, createLive } from "./lib/live.js";
 import { matchPath, navigate, usePath } from "./lib/router.js";
 import { SessionContext, rememberReturn, takeReturn } from "./lib/session.js";
 import { routes } from "./routes.js";
@@ -39,6 +42,14 @@ export function App() {
   const [flash, setFlash] = useState(null);
   const meRef = useRef(null);
   meRef.current = me;
+  const live = useMemo(createLive, []);
+  const userId = me && me.user.id;
+  const orgId = me && me.organization.id;
+  useEffect(() => {
+    if (!userId) return undefined;
+    live.start();
+    return () => live.stop();
+  }, [live, userId, orgId]);
 
   const load = useCallback(async () => {
     setBoot({ state: "loading", error: null });
@@ -125,7 +136,11 @@ export function App() {
   }
   if (redirect) return null;
 
-  return <SessionContext.Provider value={session}>{screenFor(path, found, me)}</SessionContext.Provider>;
+  return (
+    <SessionContext.Provider value={session}>
+      <LiveContext.Provider value={live}>{screenFor(path, found, me)}</LiveContext.Provider>
+    </SessionContext.Provider>
+  );
 }
 
 function screenFor(path, found, me) {
@@ -157,7 +172,7 @@ function screenFor(path, found, me) {
       {route.role && !roleAtLeast(me.organization.role, route.role) ? (
         <Forbidden key={key} what={route.label} />
       ) : (
-        <Screen key={key} params={params} />
+        <Screen key={key} params={params} {...route.props} />
       )}
     </Shell>
   );

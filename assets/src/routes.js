@@ -8,7 +8,11 @@
 //   section  "settings": shown with the settings navigation, as label
 //   group    routes of one group share a mounted screen (the inbox keeps
 //            its list while conversations open beside it)
+//   props    given to the screen besides params
 import { Audit } from "./screens/Audit.jsx";
+import { Contact } from "./screens/Contact.jsx";
+import { Contacts } from "./screens/Contacts.jsx";
+import { DeadLetters } from "./screens/DeadLetters.jsx";
 import { Inbox } from "./screens/Inbox.jsx";
 import { Invite } from "./screens/Invite.jsx";
 import { Login } from "./screens/Login.jsx";
@@ -23,11 +27,16 @@ export const routes = [
   { path: "/signup", screen: Signup, access: "guest" },
   { path: "/invite/:token", screen: Invite, access: "any" },
   { path: "/inbox", screen: Inbox, group: "inbox" },
+  // Before /inbox/:id, which would take "new" for an id.
+  { path: "/inbox/new", screen: Inbox, group: "inbox", props: { compose: true } },
   { path: "/inbox/:id", screen: Inbox, group: "inbox" },
+  { path: "/contacts", screen: Contacts },
+  { path: "/contacts/:id", screen: Contact },
   { path: "/organizations/new", screen: NewOrganization },
   { path: "/settings/members", screen: Members, section: "settings", label: "Members" },
   { path: "/settings/socials", screen: Socials, section: "settings", label: "Socials" },
   { path: "/settings/api-tokens", screen: Tokens, section: "settings", label: "API tokens", role: "admin" },
+  { path: "/settings/dead-letters", screen: DeadLetters, section: "settings", label: "Dead letters", role: "admin" },
   { path: "/settings/audit-log", screen: Audit, section: "settings", label: "Audit log", role: "admin" },
 ];
 

@@ -93,7 +93,7 @@ def test_conversations_listed_filtered_and_read(browser, server, fakes):
     b.choose("Channel", b.find("select option:nth-child(2)").get_attribute("value"))
     b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 1)
     b.check("Closed")
-    b.wait_text("No closed conversations.")
+    b.wait_text("No conversations match.")
     b.check("All")
     b.choose("Channel", "")
     b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 2)

@@ -1,7 +1,10 @@
 // The frame of every signed-in screen: a skip link, the top bar (main
-// navigation and the account menu) and, on settings screens, the
-// settings navigation beside the content.
+// navigation with the unread count, the live stream's state and the
+// account menu) and, on settings screens, the settings navigation beside
+// the content.
+import { useUnread } from "../lib/unread.js";
 import { AccountMenu } from "./AccountMenu.jsx";
+import { LiveStatus } from "./LiveStatus.jsx";
 import { SettingsNav } from "./SettingsNav.jsx";
 
 function skipToContent(e) {
@@ -13,7 +16,9 @@ function skipToContent(e) {
 
 export function Shell({ path, section, children }) {
   const isInbox = path.startsWith("/inbox");
+  const isContacts = path.startsWith("/contacts");
   const isSettings = section === "settings";
+  const unread = useUnread();
   return (
     <div class="shell">
       <a class="skip-link" href="#main" onClick={skipToContent}>
@@ -29,11 +34,21 @@ export function Shell({ path, section, children }) {
         <nav class="mainnav" aria-label="Main">
           <a href="#/inbox" aria-current={isInbox ? "page" : undefined}>
             Inbox
+            {unread && unread.conversations > 0 && (
+              <span class="nav-count" data-testid="unread-total">
+                {unread.conversations}
+                <span class="visually-hidden"> unread</span>
+              </span>
+            )}
+          </a>
+          <a href="#/contacts" aria-current={isContacts ? "page" : undefined}>
+            Contacts
           </a>
           <a href="#/settings/members" aria-current={isSettings ? "page" : undefined}>
             Settings
           </a>
         </nav>
+        <LiveStatus />
         <AccountMenu />
       </header>
       <div class={`workspace${isSettings ? " workspace-settings" : ""}${isInbox ? " workspace-inbox" : ""}`}>

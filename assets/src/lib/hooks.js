@@ -2,6 +2,8 @@
 // data) and for actions that can fail.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
+import { api, query } from "./api.js";
+
 // Loads data with load() whenever deps change. Keeps the previous data
 // while reloading, so lists do not flash empty after every change.
 export function useResource(load, deps) {
@@ -27,6 +29,27 @@ export function useResource(load, deps) {
   return { ...state, reload, setData };
 }
 
+// A paginated list (GET path with the filters as its query): the first
+// page, loaded again when the filters change (or on first.reload()),
+// and older pages appended by more.run(next). items holds them all,
+// each once; next is the cursor of the page after, or null.
+export function usePaged(path, filters) {
+  const key = JSON.stringify(filters);
+  const first = useResource(() => api.get(path + query(filters)), [path, key]);
+  const [older, setOlder] = useState({ key: "", items: [], next: undefined });
+  const more = useAction(async (cursor) => {
+    const page = await api.get(path + query({ ...filters, cursor }));
+    setOlder((o) => ({ key, items: [...(o.key === key ? o.items : []), ...page.data], next: page.next_cursor }));
+    return page;
+  });
+  const firstItems = (first.data && first.data.data) || [];
+  const ids = new Set(firstItems.map((x) => x.id));
+  const rest = older.key === key ? older.items.filter((x) => !ids.has(x.id)) : [];
+  const items = first.data ? [...firstItems, ...rest] : [];
+  const next = older.key === key && older.next !== undefined ? older.next : first.data ? first.data.next_cursor : null;
+  return { first, items, next, more };
+}
+
 // Wraps an async action: busy while it runs, its ApiError kept for the
 // form to show. run() resolves to the action's result, or undefined if it
 // failed (the error is in .error).
@@ -50,13 +73,14 @@ export function useAction(fn) {
   return { busy, error, run, reset: () => setError(null) };
 }
 
-// Calls fn every ms while the page is visible, and at once when it
-// becomes visible again. Stands in for the live stream the API does not
-// offer yet (/api/v1/stream).
-export function usePoll(fn, ms) {
+// Calls fn every ms while the page is visible (and enabled), and at once
+// when it becomes visible again. The live stream's safety net
+// (useLiveRefresh) while its socket is down.
+export function usePoll(fn, ms, enabled = true) {
   const latest = useRef(fn);
   latest.current = fn;
   useEffect(() => {
+    if (!enabled) return undefined;
     const tick = () => document.visibilityState === "visible" && latest.current();
     const timer = setInterval(tick, ms);
     document.addEventListener("visibilitychange", tick);
@@ -64,7 +88,18 @@ export function usePoll(fn, ms) {
       clearInterval(timer);
       document.removeEventListener("visibilitychange", tick);
     };
-  }, [ms]);
+  }, [ms, enabled]);
+}
+
+// value, once it has stopped changing for ms (a search box asks the
+// server when the typing pauses).
+export function useDebounced(value, ms = 300) {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return settled;
 }
 
 // Sets document.title for the screen on show.

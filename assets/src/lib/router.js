@@ -48,3 +48,11 @@ export function matchPath(pattern, path) {
   }
   return params;
 }
+
+// The query part of the hash path: "#/inbox/new?contact=ID" gives
+// URLSearchParams with contact=ID.
+export function hashQuery() {
+  const path = currentPath();
+  const i = path.indexOf("?");
+  return new URLSearchParams(i < 0 ? "" : path.slice(i + 1));
+}

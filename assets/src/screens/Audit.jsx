@@ -30,6 +30,12 @@ const ACTIONS = {
   channel_reconnected: "Account reconnected",
   channel_disconnected: "Account disconnected",
   channel_deleted: "Account deleted",
+  conversation_closed: "Conversation closed",
+  conversation_reopened: "Conversation reopened",
+  conversation_assigned: "Conversation assigned",
+  contact_blocked: "Contact blocked",
+  contact_unblocked: "Contact unblocked",
+  message_requeued: "Message queued again",
 };
 
 export function Audit() {
@@ -48,7 +54,7 @@ export function Audit() {
   });
 
   return (
-    <Page title="Audit log" intro="Sign-ins and changes to members, invitations, API tokens and connected accounts. Times are in your time zone.">
+    <Page title="Audit log" intro="Sign-ins and changes to members, invitations, API tokens, connected accounts, conversations and contacts. Times are in your time zone.">
       <Resource
         res={first}
         isEmpty={([log]) => log.data.length === 0}
@@ -141,6 +147,19 @@ function describe(e, names) {
       return `${actor} disconnected “${d.name}”`;
     case "channel_deleted":
       return `${actor} deleted “${d.name}” (${d.adapter})`;
+    case "conversation_closed":
+    case "conversation_reopened":
+      return `${actor} ${e.action === "conversation_closed" ? "closed" : "reopened"} conversation ${target}`;
+    case "conversation_assigned":
+      return d.assignee_id
+        ? `${actor} assigned conversation ${target} to ${names[d.assignee_id] || d.assignee_id}`
+        : `${actor} unassigned conversation ${target}`;
+    case "contact_blocked":
+      return `${actor} blocked contact ${target}`;
+    case "contact_unblocked":
+      return `${actor} unblocked contact ${target}`;
+    case "message_requeued":
+      return `${actor} queued message ${target} again`;
     default: {
       const rest = Object.entries(d)
         .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)

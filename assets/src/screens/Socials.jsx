@@ -8,6 +8,7 @@ import { Page } from "../components/Page.jsx";
 import { EmptyState, Resource } from "../components/States.jsx";
 import { api } from "../lib/api.js";
 import { announce, useResource } from "../lib/hooks.js";
+import { useLiveRefresh } from "../lib/live.js";
 import { useIsAdmin } from "../lib/session.js";
 import { ChannelCard } from "./socials/ChannelCard.jsx";
 import { ChannelForm } from "./socials/ChannelForm.jsx";
@@ -15,6 +16,9 @@ import { ChannelForm } from "./socials/ChannelForm.jsx";
 export function Socials() {
   const isAdmin = useIsAdmin();
   const res = useResource(() => Promise.all([api.get("/plugins"), api.get("/channels")]), []);
+  // A channel's status changes by itself too (credentials rejected while
+  // sending): the live stream says so.
+  useLiveRefresh(res.reload, (ev) => ev.kind === "channel" || ev.kind === "channel_error");
   const [connecting, setConnecting] = useState(null);
   const listHeading = useRef(null);
 

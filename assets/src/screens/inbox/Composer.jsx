@@ -1,72 +1,113 @@
-// Writing a reply (POST /conversations/{id}/messages, text only for now).
-// The server queues it (202) and a dispatcher sends it; the thread shows
-// it at once with its queued tick, then its progress.
+// Writing a message: a reply (POST /conversations/{id}/messages) or the
+// first of a new conversation (POST /messages with channel_id and to, in
+// extra). Text, a template or media by link, as far as the channel's
+// plugin can send them (its capabilities in GET /plugins); outside the
+// customer-care window only templates, where the channel has them. The
+// server queues the message (202) and a dispatcher sends it.
 //
-// Each draft carries one Idempotency-Key, kept until the send succeeds,
-// so pressing Send again after a lost answer cannot send it twice.
-// Enter sends, Shift+Enter starts a new line.
-import { useId, useRef, useState } from "preact/hooks";
+// Each draft (text, template, media) carries its own Idempotency-Key,
+// kept until its send succeeds, so pressing Send again after a lost
+// answer cannot send it twice.
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 
 import { Notice } from "../../components/Notice.jsx";
-import { api, randomId } from "../../lib/api.js";
-import { fieldMessage } from "../../lib/format.js";
-import { announce, useAction } from "../../lib/hooks.js";
+import { MediaDraft } from "./MediaDraft.jsx";
+import { sendErrorMessage, useSend } from "./send.js";
+import { TemplateDraft } from "./TemplateDraft.jsx";
 
-export function Composer({ conversationId, careWindowClosed, onSent }) {
+const MODES = [
+  ["text", "Text"],
+  ["template", "Template"],
+  ["media", "Media"],
+];
+
+// path, extra: where and with what the message goes; plugin: the
+// channel's adapter; channelId: for its templates; careWindowClosed: only
+// templates go now; label: the text box's name ("Reply", "Message");
+// preferred: the kind of message offered first, where the channel has it.
+export function Composer({ path, extra = {}, plugin, channelId, careWindowClosed, label = "Reply", preferred, onSent }) {
+  const id = useId();
+  const caps = (plugin && plugin.capabilities) || [];
+  const modes = MODES.filter(([m]) => caps.includes(m) && (!careWindowClosed || m === "template"));
+  const [chosen, setChosen] = useState(preferred || null);
+  const mode = modes.some(([m]) => m === chosen) ? chosen : modes.length ? modes[0][0] : null;
+  // Drafts stay (hidden) once opened, so switching keeps what was typed.
+  const [opened, setOpened] = useState(() => new Set());
+  useEffect(() => {
+    if (mode) setOpened((o) => (o.has(mode) ? o : new Set([...o, mode])));
+  }, [mode]);
+  const shown = (m) => m === mode || opened.has(m);
+  const drafts = { path, extra, onSent };
+
+  return (
+    <section class="composer" aria-label={label === "Reply" ? "Reply" : "Write the message"}>
+      {careWindowClosed && (
+        <Notice kind="info">
+          {caps.includes("template")
+            ? "The customer last wrote more than 24 hours ago: WhatsApp only takes template messages until they write again."
+            : "The customer last wrote more than 24 hours ago: this network only lets you answer within 24 hours of their last message. You can reply when they write again."}
+        </Notice>
+      )}
+      {!mode && !careWindowClosed && <Notice kind="info">This channel cannot send messages.</Notice>}
+      {modes.length > 1 && (
+        <fieldset class="segmented composer-modes">
+          <legend>Send</legend>
+          {modes.map(([m, text]) => (
+            <label key={m} class={mode === m ? "segment segment-on" : "segment"}>
+              <input type="radio" name={`${id}-mode`} value={m} checked={mode === m} onChange={() => setChosen(m)} />
+              {text}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      {shown("text") && <TextDraft {...drafts} label={label} hidden={mode !== "text"} />}
+      {shown("template") && <TemplateDraft {...drafts} channelId={channelId} hidden={mode !== "template"} />}
+      {shown("media") && <MediaDraft {...drafts} hidden={mode !== "media"} />}
+    </section>
+  );
+}
+
+// Enter sends, Shift+Enter starts a new line.
+function TextDraft({ label, hidden, ...target }) {
   const id = useId();
   const [text, setText] = useState("");
-  const key = useRef(randomId());
   const box = useRef(null);
-  const send = useAction(async () => {
+  const send = useSend(target);
+  const submit = async () => {
     const body = text.trim();
-    if (!body) return;
-    const sent = await api.post(
-      `/conversations/${conversationId}/messages`,
-      { type: "text", text: { body } },
-      { "Idempotency-Key": key.current },
-    );
-    key.current = randomId();
-    setText("");
-    announce("Message queued for sending");
-    onSent(sent);
-    if (box.current) box.current.focus();
-  });
-
+    if (!body || send.busy) return;
+    if (await send.run({ type: "text", text: { body } })) {
+      setText("");
+      if (box.current) box.current.focus();
+    }
+  };
   const onKeyDown = (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      send.run();
+      submit();
     }
   };
-  const detail = send.error && send.error.details["text.body"];
-
   return (
     <form
-      class="composer"
+      class="draft"
+      hidden={hidden}
+      aria-label={`${label}: text`}
       onSubmit={(e) => {
         e.preventDefault();
-        send.run();
+        submit();
       }}
-      aria-label="Reply"
     >
-      {careWindowClosed && (
-        <Notice kind="info">
-          The customer last wrote more than 24 hours ago: WhatsApp only takes template messages until they write again.
-        </Notice>
-      )}
-      {send.error && (
-        <Notice kind="error">{detail ? fieldMessage("The message", detail) : send.error.message}</Notice>
-      )}
+      {send.error && <Notice kind="error">{sendErrorMessage(send.error)}</Notice>}
       <div class="composer-row">
         <label class="visually-hidden" for={id}>
-          Reply
+          {label}
         </label>
         <textarea
           id={id}
           ref={box}
           rows={2}
           value={text}
-          placeholder="Write a reply…"
+          placeholder={label === "Reply" ? "Write a reply…" : "Write a message…"}
           aria-describedby={`${id}-hint`}
           onInput={(e) => setText(e.currentTarget.value)}
           onKeyDown={onKeyDown}

@@ -57,6 +57,8 @@ function attachmentDetail(type, c) {
         .join(" · ");
     case "reaction":
       return c.action === "unreact" ? "removed a reaction" : str(c.emoji);
+    case "template":
+      return [str(c.name), str(c.language)].filter(Boolean).join(" · ");
     default:
       return "";
   }

@@ -1,25 +1,29 @@
-// One conversation: who and where, the messages oldest to newest
-// (grouped by day, in the viewer's time zone), older pages on request,
-// and the composer's place. It refreshes every few seconds and stays
-// scrolled to the newest message if the reader was there.
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+// One conversation: who and where, who it is assigned to, close and
+// reopen, the messages oldest to newest (grouped by day, in the viewer's
+// time zone), older pages on request, and the composer. The live stream
+// brings its new messages and status changes; it stays scrolled to the
+// newest message if the reader was there. What the reader has seen is
+// marked read (per person) while the page is visible.
+import { useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 import { ErrorState, Loading } from "../../components/States.jsx";
 import { Notice } from "../../components/Notice.jsx";
 import { api, query } from "../../lib/api.js";
 import { formatDay, parseTime } from "../../lib/format.js";
-import { useAction, usePoll, useResource } from "../../lib/hooks.js";
+import { announce, useAction, useResource } from "../../lib/hooks.js";
+import { useLive, useLiveRefresh } from "../../lib/live.js";
 import { Composer } from "./Composer.jsx";
 import { contactName, familyLabel } from "./labels.js";
 import { Message } from "./Message.jsx";
 
 const PAGE = 50;
-const REFRESH_MS = 5000;
 
 const CARE_WINDOW_MS = 24 * 3600 * 1000;
 
-// pluginOf(name): an adapter of GET /plugins, for its capabilities.
-export function Thread({ id, pluginOf, onSent }) {
+// pluginOf(name): an adapter of GET /plugins, for its capabilities;
+// members: GET /members's list, for assigning (null: not offered).
+export function Thread({ id, pluginOf, members }) {
+  const live = useLive();
   const conv = useResource(() => api.get(`/conversations/${id}`), [id]);
   const latest = useResource(() => api.get(`/conversations/${id}/messages` + query({ limit: PAGE })), [id]);
   const [older, setOlder] = useState({ items: [], next: undefined });
@@ -32,15 +36,38 @@ export function Thread({ id, pluginOf, onSent }) {
     atBottom.current = false;
     setOlder((o) => ({ items: [...o.items, ...page.data], next: page.next_cursor }));
   });
-  usePoll(() => {
-    latest.reload();
-    conv.reload();
-  }, REFRESH_MS);
+  useLiveRefresh(
+    () => {
+      latest.reload();
+      conv.reload();
+    },
+    (ev) => ev.conversation_id === id && ev.kind !== "channel",
+  );
 
   // A newly opened conversation: read from its heading.
   useEffect(() => {
     if (heading.current) heading.current.focus();
   }, [id]);
+
+  // Read marks: whenever it shows unread messages to someone looking.
+  const unread = conv.data ? conv.data.unread : 0;
+  useEffect(() => {
+    if (!unread) return undefined;
+    let done = false;
+    const mark = async () => {
+      if (done || document.visibilityState !== "visible") return;
+      done = true;
+      try {
+        conv.setData(await api.post(`/conversations/${id}/read`));
+        if (live) live.publish({ kind: "conversation", conversation_id: id });
+      } catch {
+        /* not fatal: it stays unread, and is marked next time */
+      }
+    };
+    mark();
+    document.addEventListener("visibilitychange", mark);
+    return () => document.removeEventListener("visibilitychange", mark);
+  }, [id, unread, latest.data]);
 
   const newest = (latest.data && latest.data.data) || [];
   const ids = new Set(newest.map((m) => m.id));
@@ -60,13 +87,14 @@ export function Thread({ id, pluginOf, onSent }) {
 
   const c = conv.data;
   const name = c ? contactName(c.contact) : "Conversation";
+  const plugin = c && c.channel && pluginOf(c.channel.adapter);
   return (
     <section class="thread" aria-labelledby="thread-heading">
       <header class="thread-head">
         <a class="btn btn-quiet back-link" href="#/inbox" aria-label="Back to conversations">
           ← Back
         </a>
-        <div>
+        <div class="thread-title">
           <h2 id="thread-heading" tabIndex={-1} ref={heading}>
             {name}
           </h2>
@@ -80,9 +108,25 @@ export function Thread({ id, pluginOf, onSent }) {
               ]
                 .filter(Boolean)
                 .join(" · ")}
+              {c.contact && (
+                <>
+                  {" · "}
+                  <a href={`#/contacts/${c.contact.id}`}>Contact details</a>
+                </>
+              )}
             </p>
           )}
         </div>
+        {c && (
+          <ConversationActions
+            conv={c}
+            members={members}
+            onChanged={(u) => {
+              conv.setData(u);
+              if (live) live.publish({ kind: "conversation", conversation_id: id });
+            }}
+          />
+        )}
       </header>
       {conv.error && <ErrorState error={conv.error} onRetry={conv.reload} />}
       <div class="thread-body" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label={`Messages with ${name}`}>
@@ -95,7 +139,7 @@ export function Thread({ id, pluginOf, onSent }) {
         {latest.error && <ErrorState error={latest.error} onRetry={latest.reload} />}
         {!latest.data && !latest.error && <Loading label="Loading messages…" />}
         {latest.data && messages.length === 0 && <p class="muted thread-empty">No messages in this conversation.</p>}
-        {/* role="log": new messages from the refresh are read out politely. */}
+        {/* role="log": new messages from the live stream are read out politely. */}
         <ol class="messages" role="log" aria-label="Messages">
           {messages.map((m, i) => {
             const day = formatDay(m.at);
@@ -113,14 +157,16 @@ export function Thread({ id, pluginOf, onSent }) {
       </div>
       {c && (
         <Composer
-          conversationId={id}
-          careWindowClosed={careWindowClosed(c, pluginOf)}
+          key={c.channel ? c.channel.id : ""}
+          path={`/conversations/${id}/messages`}
+          plugin={plugin}
+          channelId={c.channel && c.channel.id}
+          careWindowClosed={careWindowClosed(c, plugin)}
           onSent={(m) => {
             // Shown at once, then as the server has it.
             atBottom.current = true;
             latest.setData((d) => (d && m && m.id ? { ...d, data: [m, ...d.data.filter((x) => x.id !== m.id)] } : d));
-            latest.reload();
-            onSent();
+            if (live) live.publish({ kind: "message", conversation_id: id, message_id: m && m.id });
           }}
         />
       )}
@@ -128,10 +174,73 @@ export function Thread({ id, pluginOf, onSent }) {
   );
 }
 
-// Whether the channel only takes templates now: its adapter keeps a
-// customer-care window and the customer last wrote over 24 hours ago.
-function careWindowClosed(conv, pluginOf) {
-  const plugin = conv.channel && pluginOf(conv.channel.adapter);
+// Assign to a member (or nobody), close, reopen: PATCH /conversations/{id}.
+function ConversationActions({ conv, members, onChanged }) {
+  const id = useId();
+  const change = useAction(async (patch, done) => {
+    const updated = await api.patch(`/conversations/${conv.id}`, patch);
+    onChanged(updated);
+    announce(done(updated));
+  });
+  const assigneeId = conv.assignee ? conv.assignee.id : "";
+  // Someone assigned who is no longer in the list is still shown.
+  const options = members ? [...members] : [];
+  if (conv.assignee && !options.some((m) => m.id === assigneeId)) options.push(conv.assignee);
+  return (
+    <div class="thread-actions">
+      {members && (
+        <div class="field thread-assign">
+          <label for={id}>Assigned to</label>
+          <select
+            id={id}
+            value={assigneeId}
+            aria-busy={change.busy ? "true" : undefined}
+            onChange={(e) => {
+              const value = e.currentTarget.value || null;
+              change.run({ assignee_id: value }, (u) => (u.assignee ? `Assigned to ${u.assignee.name}` : "Unassigned"));
+            }}
+          >
+            <option value="">Nobody</option>
+            {options.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {conv.status === "closed" ? (
+        <button
+          type="button"
+          class="btn"
+          aria-disabled={change.busy ? "true" : undefined}
+          onClick={() => !change.busy && change.run({ status: "open" }, () => "Conversation reopened")}
+        >
+          Reopen
+        </button>
+      ) : (
+        <button
+          type="button"
+          class="btn"
+          aria-disabled={change.busy ? "true" : undefined}
+          onClick={() => !change.busy && change.run({ status: "closed" }, () => "Conversation closed")}
+        >
+          Close
+        </button>
+      )}
+      {change.error && (
+        <p class="row-error" role="alert">
+          {change.error.message}
+        </p>
+      )}
+    </div>
+  );
+}
+
+// Whether the channel only takes templates now (or, without templates,
+// nothing): its adapter keeps a customer-care window and the customer
+// last wrote over 24 hours ago.
+function careWindowClosed(conv, plugin) {
   if (!plugin || !plugin.capabilities.includes("care_window")) return false;
   const last = parseTime(conv.last_inbound_at);
   return !last || Date.now() - last.getTime() > CARE_WINDOW_MS;

@@ -3,6 +3,13 @@
 
 const FAMILIES = { whatsapp: "WhatsApp", messenger: "Messenger", instagram: "Instagram" };
 
+// What to ask for to reach someone on a network (POST /messages "to").
+export const RECIPIENT_HINTS = {
+  whatsapp: "Their phone number with its country code, e.g. +15551230001.",
+  messenger: "Their Page-scoped id (PSID), from an earlier conversation.",
+  instagram: "Their Instagram-scoped id (IGSID), from an earlier conversation.",
+};
+
 export function familyLabel(family) {
   return FAMILIES[family] || family || "";
 }
@@ -26,6 +33,7 @@ const TYPES = {
   request_welcome: "Opened the chat",
   deleted: "Deleted a message",
   unsupported: "Unsupported message",
+  template: "Template",
 };
 
 export function typeLabel(type) {
@@ -34,7 +42,7 @@ export function typeLabel(type) {
 
 export function contactName(contact) {
   if (!contact) return "Unknown contact";
-  return contact.name || contact.username || contact.external_id || "Unknown contact";
+  return contact.display_name || contact.name || contact.username || contact.external_id || "Unknown contact";
 }
 
 // One line for the conversation list.

@@ -1,0 +1,142 @@
+// Settings › Dead letters (owners and admins): messages the dispatcher
+// gave up on (GET /dead-letters), newest first, with why (refused by the
+// provider, too many failed attempts, too old), the last error and when;
+// each can be queued again (POST /dead-letters/{id}/requeue), and says
+// how that went in its row.
+import { useId, useState } from "preact/hooks";
+
+import { Page } from "../components/Page.jsx";
+import { RowError } from "../components/RowError.jsx";
+import { EmptyState, ErrorState, Loading } from "../components/States.jsx";
+import { Notice } from "../components/Notice.jsx";
+import { Time } from "../components/Time.jsx";
+import { api } from "../lib/api.js";
+import { announce, useAction, usePaged, useResource } from "../lib/hooks.js";
+import { familyLabel, typeLabel } from "./inbox/labels.js";
+
+const PAGE = 50;
+
+const REASONS = {
+  permanent: "The provider refused it",
+  attempts: "Failed too many times",
+  expired: "Could not be sent within a day",
+};
+
+export function DeadLetters() {
+  const id = useId();
+  const channels = useResource(() => api.get("/channels"), []);
+  const [channelId, setChannelId] = useState("");
+  const { first, items, next, more } = usePaged("/dead-letters", { channel_id: channelId, limit: PAGE });
+  const channelList = (channels.data && channels.data.data) || [];
+  const channelOf = (chId) => channelList.find((ch) => ch.id === chId);
+
+  return (
+    <Page
+      title="Dead letters"
+      intro="Messages that could not be sent and that the team inbox stopped trying. Fix the cause (a reconnected account, a valid number), then queue them again."
+      actions={
+        <button type="button" class="btn" onClick={first.reload} aria-disabled={first.loading ? "true" : undefined}>
+          {first.loading && first.data ? "Refreshing…" : "Refresh"}
+        </button>
+      }
+    >
+      {channelList.length > 1 && (
+        <div class="list-filters">
+          <div class="field">
+            <label for={id}>Channel</label>
+            <select id={id} value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
+              <option value="">All channels</option>
+              {channelList.map((ch) => (
+                <option key={ch.id} value={ch.id}>
+                  {ch.name} ({familyLabel(ch.family)})
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+      )}
+      {first.error && <ErrorState error={first.error} onRetry={first.reload} />}
+      {!first.data && !first.error && <Loading />}
+      {first.data && items.length === 0 && (
+        <EmptyState title="No dead letters.">
+          <p>Every message was sent, or is still being tried.</p>
+        </EmptyState>
+      )}
+      {items.length > 0 && (
+        <ol class="rows" aria-label="Dead letters, newest first">
+          {items.map((m) => (
+            <DeadLetterRow key={m.id} message={m} channel={channelOf(m.channel_id)} />
+          ))}
+        </ol>
+      )}
+      {more.error && <Notice kind="error">{more.error.message}</Notice>}
+      {next && (
+        <button type="button" class="btn list-more" onClick={() => more.run(next)} aria-disabled={more.busy ? "true" : undefined}>
+          {more.busy ? "Loading…" : "Load older dead letters"}
+        </button>
+      )}
+    </Page>
+  );
+}
+
+function DeadLetterRow({ message, channel }) {
+  // Once queued again, the row shows the answer rather than the letter.
+  const [requeued, setRequeued] = useState(null);
+  const requeue = useAction(async () => {
+    const m = await api.post(`/dead-letters/${message.id}/requeue`);
+    setRequeued(m);
+    announce("Queued again");
+  });
+  const m = requeued || message;
+  const d = message.delivery || {};
+  const error = d.last_error || message.error;
+  return (
+    <li class="row dead-letter" data-testid="dead-letter">
+      <div class="row-main">
+        <p class="row-title">
+          {message.type === "text" ? "Text" : typeLabel(message.type)}
+          <span class="badge badge-revoked">{REASONS[d.dead_reason] || d.dead_reason || "Dead"}</span>
+        </p>
+        {message.text && <p class="row-text dead-text">{message.text}</p>}
+        {error && (
+          <p class="row-text">
+            Last error: {error.title || "unknown"}
+            {error.code && ` (${error.code})`}
+          </p>
+        )}
+        <p class="row-sub">
+          {channel ? `${familyLabel(channel.family)} · ${channel.name}` : "A deleted channel"}
+          {" · "}written <Time iso={message.created_at} />
+          {d.dead_at && (
+            <>
+              {" · "}given up <Time iso={d.dead_at} />
+            </>
+          )}
+          {" · "}
+          {d.attempts === 1 ? "1 attempt" : `${d.attempts || 0} attempts`}
+          {" · "}
+          <a href={`#/inbox/${message.conversation_id}`}>Open the conversation</a>
+        </p>
+        {requeued && (
+          <p class="row-ok" role="status">
+            {m.status === "queued" ? "Queued again: the dispatcher sends it shortly." : `Now ${m.status}.`}
+          </p>
+        )}
+      </div>
+      {!requeued && (
+        <div class="row-actions">
+          <button
+            type="button"
+            class="btn"
+            onClick={() => !requeue.busy && requeue.run()}
+            aria-disabled={requeue.busy ? "true" : undefined}
+            aria-label={`Queue again: ${message.text ? message.text.slice(0, 40) : typeLabel(message.type)}`}
+          >
+            {requeue.busy ? "Queueing…" : "Queue again"}
+          </button>
+        </div>
+      )}
+      <RowError error={requeue.error} />
+    </li>
+  );
+}
