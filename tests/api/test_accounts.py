@@ -549,6 +549,27 @@ def test_login_throttle_forgets_old_failures(server, admin_db):
     login(server.url, owner.email, source_ip=ip)
 
 
+def test_stale_throttle_rows_are_pruned(server, admin_db):
+    """Counters older than the window no longer count, and failed sign-ins
+    clear them away, so a spraying run does not grow the table for ever."""
+    stale = [f"ip:198.51.100.{i}" for i in range(20)]
+    with admin_db.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO login_throttle (key, failures, last_failure) "
+            "VALUES (%s, 3, now() - interval '30 days') "
+            "ON CONFLICT (key) DO UPDATE SET last_failure = "
+            "excluded.last_failure", [(k,) for k in stale])
+    attacker = Client(server.url, source_ip=fresh_ip())
+    for _ in range(3):
+        r = attacker.post(LOGIN, {"email": unique_email("spray"),
+                                  "password": "Winter2024!"})
+        assert_error(r, 401, "INVALID_CREDENTIALS")
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM login_throttle WHERE key = ANY(%s)",
+                    (stale,))
+        assert cur.fetchone()[0] == 0
+
+
 def test_login_throttled_per_address(server, admin_db):
     """Twenty free failures per address, spread over many accounts (so no
     account throttle applies), then even a valid login from that address
