@@ -222,6 +222,7 @@ int		 h_channel_connect(struct call *);
 int		 h_channel_update(struct call *);
 int		 h_channel_test(struct call *);
 int		 h_channel_reconnect(struct call *);
+int		 h_channel_templates(struct call *);
 int		 h_webhook(struct call *);
 int		 h_message_send(struct call *);
 int		 h_stream(struct call *);

@@ -8,17 +8,15 @@
  * the credentials work (and, for providers that need it, registers our
  * webhook); the database saves the outcome in one statement. Secrets
  * are sealed and unsealed here, in the worker, and never leave it: the
- * database holds only blobs and the API only hints ("••••1234").
+ * database holds only blobs and the API only hints ("••••1234"). A
+ * change that involves no provider (a name, a send rate) is one
+ * statement. templates.c asks the provider the same way (channels.h).
  */
 #include <sodium.h>
 
 #include "app.h"
 #include "utf8.h"
-#include "http_client.h"
-#include "plugin_host.h"
-#include "vault.h"
-
-#define CHANNEL_HTTP_TIMEOUT_MS	10000
+#include "channels.h"
 
 static const char SQL_BEGIN[] =
     "SELECT status, body::text FROM api.channel_begin($1, $2::jsonb, "
@@ -29,44 +27,28 @@ static const char SQL_ROUTE_CHECK[] =
 static const char SQL_SAVE[] =
     "SELECT status, body::text FROM api.channel_save($1, $2::jsonb, "
     "$3::jsonb)";
-
-/* Everything the task thread needs, and what it found out. */
-struct chan_job {
-	const struct host_plugin	*plugin;
-	struct inbox_cred		 creds[PLUGIN_FIELDS_MAX];
-	size_t				 ncreds;
-	int				 do_register;
-	char				 webhook_url[512];
-	char				 webhook_secret[VAULT_TOKEN_LEN + 1];
-
-	int				 outcome;	/* INBOX_OUTCOME_* */
-	char				 kind[16];
-	char				 message[300];
-	char				 routing_key[128];
-	char				 account_name[128];
-};
-
-/* The step's own state, kept across steps in c->task_arg. */
-struct chan_call {
-	struct chan_job		*job;
-	struct vault_datakey	 dk;
-	int			 have_dk;
-	int			 disconnected;	/* the channel, as it was */
-	char			 org[40];
-	char			 channel[40];
-};
+/* PATCH: new credentials (and a send_rate with them), or settings only. */
+static const char SQL_UPDATE_BEGIN[] =
+    "SELECT status, body::text FROM api.channel_update_begin($1, "
+    "$2::jsonb, $3::jsonb)";
+static const char SQL_UPDATE_SAVE[] =
+    "SELECT status, body::text FROM api.channel_update_save($1, "
+    "$2::jsonb, $3::jsonb)";
+static const char SQL_SETTINGS[] =
+    "SELECT status, body::text FROM api.channel_settings($1, $2::jsonb, "
+    "$3::jsonb)";
 
 static int	chan_task(struct kore_task *);
-static void	chan_free(void *);
-static int	chan_ask(struct kore_task *, struct chan_job *,
-		    struct inbox_call *, int);
+static int	chan_ask(struct chan_job *, struct inbox_call *, int);
 static void	chan_mask(const struct chan_job *, char *, size_t);
-static int	chan_begin_result(struct call *, const char *);
+static void	chan_judge(struct chan_job *, int,
+		    const struct inbox_result *);
 static int	chan_prepare(struct call *, const char *);
 static int	chan_shows_secret(const struct chan_job *, const char *);
 static void	chan_secret_new(struct call *);
 static int	chan_reply(struct call *, const char *);
 static int	chan_flow(struct call *, const char *);
+static int	chan_shown(struct call *, const char *);
 static int	chan_creds_from_body(struct call *, json_t *);
 static int	chan_creds_from_store(struct call *, json_t *);
 static int	chan_creds_set(struct chan_job *, const char *, const char *);
@@ -75,7 +57,8 @@ static int	chan_start_task(struct call *, int);
 static void	chan_outcome(struct call *, const char *);
 static const struct host_plugin *chan_plugin(struct call *, const char *);
 
-static void
+/* Wipes and frees a chan_call and its job: the task's free function. */
+void
 chan_free(void *arg)
 {
 	struct chan_call	*cc = arg;
@@ -87,6 +70,7 @@ chan_free(void *arg)
 			    strlen(cc->job->creds[i].value));
 			kore_free((char *)cc->job->creds[i].value);
 		}
+		json_decref(cc->job->templates);
 		sodium_memzero(cc->job, sizeof(*cc->job));
 		kore_free(cc->job);
 	}
@@ -220,9 +204,10 @@ chan_creds_from_store(struct call *c, json_t *b)
 
 /*
  * Step one's answer: the org's data key (made now if it has none) and
- * the channel's ids. -1 after replying.
+ * the channel's ids; for an existing channel its credentials, opened.
+ * adapter NULL: the channel's own. -1 after replying.
  */
-static int
+int
 chan_begin_result(struct call *c, const char *adapter)
 {
 	struct chan_call	*cc = c->task_arg;
@@ -332,24 +317,68 @@ chan_mask(const struct chan_job *j, char *msg, size_t size)
 	}
 }
 
-/* Runs one plugin-built request and classifies the answer. */
-static int
-chan_ask(struct kore_task *t, struct chan_job *j, struct inbox_call *call,
-    int op)
+/*
+ * What the plugin's classification (rc, out) of an answer means for the
+ * user: j's outcome, kind and message, with the provider's own words
+ * and any secret in them masked.
+ */
+static void
+chan_judge(struct chan_job *j, int status, const struct inbox_result *out)
 {
-	const struct inbox_plugin	*p = &j->plugin->desc;
-	struct inbox_http_request	 req;
-	struct inbox_http_response	 resp;
-	struct inbox_result		 out;
-	struct http_result		 res;
-	int				 rc;
+	j->outcome = out->outcome;
+	j->retry_after = out->retry_after;
+	switch (j->outcome) {
+	case INBOX_OUTCOME_OK:
+		snprintf(j->kind, sizeof(j->kind), "ok");
+		j->message[0] = '\0';
+		return;
+	case INBOX_OUTCOME_AUTH:
+		snprintf(j->kind, sizeof(j->kind), "auth");
+		snprintf(j->message, sizeof(j->message), "Credentials "
+		    "rejected: %s", out->error_title ? out->error_title :
+		    "the provider refused the token");
+		break;
+	case INBOX_OUTCOME_NOT_FOUND:
+		snprintf(j->kind, sizeof(j->kind), "not_found");
+		snprintf(j->message, sizeof(j->message), "Account not found: "
+		    "%s", out->error_title ? out->error_title :
+		    "check the account id");
+		break;
+	case INBOX_OUTCOME_RETRY:
+		snprintf(j->kind, sizeof(j->kind), "unavailable");
+		snprintf(j->message, sizeof(j->message), "The provider is "
+		    "unavailable (HTTP %d)%s%s", status,
+		    out->error_title ? ": " : "",
+		    out->error_title ? out->error_title : "");
+		break;
+	default:
+		j->outcome = INBOX_OUTCOME_PERMANENT;
+		snprintf(j->kind, sizeof(j->kind), "rejected");
+		snprintf(j->message, sizeof(j->message), "The provider "
+		    "refused: %s", out->error_title ? out->error_title :
+		    "no reason given");
+		break;
+	}
+	chan_mask(j, j->message, sizeof(j->message));
+}
 
-	(void)t;
-	memset(&req, 0, sizeof(req));
-	memset(&out, 0, sizeof(out));
-	rc = op == INBOX_OP_TEST ? p->test_build(call, &req) :
-	    p->register_build(call, j->webhook_url, WEBHOOK_SECRET_HEADER,
-	    j->webhook_secret, &req);
+/*
+ * On a task thread: sends req, which building returned rc for, within
+ * timeout_ms, and classifies the answer with the plugin as op. 0 when
+ * the provider said ok: the answer is in *res (the caller frees it) and
+ * its classification in *out, which points into call's arena. -1
+ * otherwise, with *res freed and j saying what went wrong.
+ */
+int
+chan_exchange(struct chan_job *j, struct inbox_call *call, int op, int rc,
+    const struct inbox_http_request *req, long timeout_ms,
+    struct http_result *res, struct inbox_result *out)
+{
+	struct inbox_http_response	resp;
+
+	memset(res, 0, sizeof(*res));
+	memset(out, 0, sizeof(*out));
+	j->retry_after = 0;
 	if (rc != INBOX_OK) {
 		j->outcome = INBOX_OUTCOME_PERMANENT;
 		snprintf(j->kind, sizeof(j->kind), "rejected");
@@ -357,58 +386,53 @@ chan_ask(struct kore_task *t, struct chan_job *j, struct inbox_call *call,
 		    "These credentials cannot be used with this provider");
 		return (-1);
 	}
-	if (http_client_perform(&req, CHANNEL_HTTP_TIMEOUT_MS, &res) == -1) {
+	if (http_client_perform(req, timeout_ms, res) == -1) {
 		j->outcome = INBOX_OUTCOME_RETRY;
-		snprintf(j->kind, sizeof(j->kind), "%s", res.timed_out ?
+		snprintf(j->kind, sizeof(j->kind), "%s", res->timed_out ?
 		    "timeout" : "unreachable");
-		snprintf(j->message, sizeof(j->message), "%s", res.timed_out ?
+		snprintf(j->message, sizeof(j->message), "%s", res->timed_out ?
 		    "The provider did not answer in time" :
 		    "The provider could not be reached");
-		http_result_free(&res);
+		http_result_free(res);
 		return (-1);
 	}
-	http_result_response(&res, &resp);
-	rc = p->classify(call, op, &resp, &out);
-	j->outcome = rc == INBOX_OK ? out.outcome : INBOX_OUTCOME_PERMANENT;
-	switch (j->outcome) {
-	case INBOX_OUTCOME_OK:
-		snprintf(j->kind, sizeof(j->kind), "ok");
-		if (out.routing_key != NULL)
-			snprintf(j->routing_key, sizeof(j->routing_key), "%s",
-			    out.routing_key);
-		if (out.account_name != NULL)
-			snprintf(j->account_name, sizeof(j->account_name),
-			    "%s", out.account_name);
-		break;
-	case INBOX_OUTCOME_AUTH:
-		snprintf(j->kind, sizeof(j->kind), "auth");
-		snprintf(j->message, sizeof(j->message), "Credentials "
-		    "rejected: %s", out.error_title ? out.error_title :
-		    "the provider refused the token");
-		break;
-	case INBOX_OUTCOME_NOT_FOUND:
-		snprintf(j->kind, sizeof(j->kind), "not_found");
-		snprintf(j->message, sizeof(j->message), "Account not found: "
-		    "%s", out.error_title ? out.error_title :
-		    "check the account id");
-		break;
-	case INBOX_OUTCOME_RETRY:
-		snprintf(j->kind, sizeof(j->kind), "unavailable");
-		snprintf(j->message, sizeof(j->message), "The provider is "
-		    "unavailable (HTTP %d)%s%s", res.status,
-		    out.error_title ? ": " : "",
-		    out.error_title ? out.error_title : "");
-		break;
-	default:
-		snprintf(j->kind, sizeof(j->kind), "rejected");
-		snprintf(j->message, sizeof(j->message), "The provider "
-		    "refused: %s", out.error_title ? out.error_title :
-		    "no reason given");
-		break;
+	http_result_response(res, &resp);
+	if (j->plugin->desc.classify(call, op, &resp, out) != INBOX_OK) {
+		memset(out, 0, sizeof(*out));
+		out->outcome = INBOX_OUTCOME_PERMANENT;
 	}
-	chan_mask(j, j->message, sizeof(j->message));
+	chan_judge(j, res->status, out);
+	if (j->outcome == INBOX_OUTCOME_OK)
+		return (0);
+	http_result_free(res);
+	return (-1);
+}
+
+/* A connection test or a webhook registration, as j says. */
+static int
+chan_ask(struct chan_job *j, struct inbox_call *call, int op)
+{
+	const struct inbox_plugin	*p = &j->plugin->desc;
+	struct inbox_http_request	 req;
+	struct inbox_result		 out;
+	struct http_result		 res;
+	int				 rc;
+
+	memset(&req, 0, sizeof(req));
+	rc = op == INBOX_OP_TEST ? p->test_build(call, &req) :
+	    p->register_build(call, j->webhook_url, WEBHOOK_SECRET_HEADER,
+	    j->webhook_secret, &req);
+	if (chan_exchange(j, call, op, rc, &req, CHANNEL_HTTP_TIMEOUT_MS,
+	    &res, &out) == -1)
+		return (-1);
+	if (out.routing_key != NULL)
+		snprintf(j->routing_key, sizeof(j->routing_key), "%s",
+		    out.routing_key);
+	if (out.account_name != NULL)
+		snprintf(j->account_name, sizeof(j->account_name), "%s",
+		    out.account_name);
 	http_result_free(&res);
-	return (j->outcome == INBOX_OUTCOME_OK ? 0 : -1);
+	return (0);
 }
 
 /* On a task thread: touches only its job. */
@@ -421,7 +445,7 @@ chan_task(struct kore_task *t)
 
 	if (plugin_call_begin(&call, j->creds, j->ncreds) == -1)
 		return (KORE_RESULT_ERROR);
-	(void)chan_ask(t, j, &call, j->do_register ? INBOX_OP_REGISTER :
+	(void)chan_ask(j, &call, j->do_register ? INBOX_OP_REGISTER :
 	    INBOX_OP_TEST);
 	plugin_call_end(&call);
 	return (KORE_RESULT_OK);
@@ -602,14 +626,22 @@ chan_reply(struct call *c, const char *mode)
 	return (reply_json(c->req, status, body));
 }
 
-/* GET list, GET one, disconnect: one api.* call that shows webhooks. */
+/* One api.* call (sql) whose answer shows channels, with webhooks. */
+static int
+chan_shown(struct call *c, const char *sql)
+{
+	if (c->step != 0)
+		return (call_reply_api(c));
+	json_object_set_new(c->srv, "webhooks",
+	    json_incref(plugins_webhooks()));
+	return (call_query_api(c, sql));
+}
+
+/* GET list, GET one, disconnect. */
 int
 h_channel_read(struct call *c)
 {
-	if (c->step == 0)
-		json_object_set_new(c->srv, "webhooks",
-		    json_incref(plugins_webhooks()));
-	return (call_simple(c));
+	return (chan_shown(c, c->route->sql));
 }
 
 /*
@@ -665,11 +697,12 @@ chan_prepare(struct call *c, const char *mode)
 
 /*
  * Every change that asks the provider, as steps:
- *   0  who is asking, the org's data key, the channel (channel_begin)
+ *   0  who is asking, the org's data key, the channel (channel_begin;
+ *      for an update, channel_update_begin also checks the send_rate)
  *   1  what the client sent, checked; the provider asked (task)
  *   2  for providers we register our webhook with: is the account free?
  *   3  register the webhook with a fresh secret (task)
- *   4  save the outcome (channel_save)
+ *   4  save the outcome (channel_save, or channel_update_save)
  * Registering comes last, so that a refused connect never re-points a
  * provider at a secret nobody stored.
  */
@@ -684,7 +717,8 @@ chan_flow(struct call *c, const char *mode)
 		cc = kore_calloc(1, sizeof(*cc));
 		c->task_arg = cc;
 		c->task_free = chan_free;
-		return (call_query_api(c, SQL_BEGIN));
+		return (call_query_api(c, strcmp(mode, "update") == 0 ?
+		    SQL_UPDATE_BEGIN : SQL_BEGIN));
 	case 1:
 		if (chan_prepare(c, mode) == -1)
 			return (CALL_DONE);
@@ -711,7 +745,8 @@ chan_flow(struct call *c, const char *mode)
 			return (CALL_DONE);
 		if (chan_shows_secret(cc->job, mode))
 			chan_secret_new(c);
-		return (call_query_api(c, SQL_SAVE));
+		return (call_query_api(c, strcmp(mode, "update") == 0 ?
+		    SQL_UPDATE_SAVE : SQL_SAVE));
 	default:
 		return (chan_reply(c, mode));
 	}
@@ -724,10 +759,17 @@ h_channel_connect(struct call *c)
 	return (chan_flow(c, "connect"));
 }
 
-/* PATCH /api/v1/channels/:id {name, credentials}: changed fields only. */
+/*
+ * PATCH /api/v1/channels/:id {name, send_rate, credentials}: changed
+ * fields only. Only new credentials need the provider's word; a name or
+ * a send rate is the database's alone (one statement), so a channel
+ * whose token was revoked can still be renamed or slowed down.
+ */
 int
 h_channel_update(struct call *c)
 {
+	if (json_object_get(c->secret, "credentials") == NULL)
+		return (chan_shown(c, SQL_SETTINGS));
 	return (chan_flow(c, "update"));
 }
 

@@ -31,6 +31,7 @@ static const char SQL_CHANNELS_LIST[] = API_SQL("channels_list");
 static const char SQL_CHANNEL_GET[] = API_SQL("channel_get");
 static const char SQL_CHANNEL_DISCONNECT[] = API_SQL("channel_disconnect");
 static const char SQL_CHANNEL_DELETE[] = API_SQL("channel_delete");
+static const char SQL_CHANNEL_ERRORS[] = API_SQL("channel_errors_list");
 static const char SQL_CONVERSATIONS[] = API_SQL("conversations_list");
 static const char SQL_CONVERSATION[] = API_SQL("conversation_get");
 static const char SQL_MESSAGES[] = API_SQL("conversation_messages");
@@ -85,6 +86,10 @@ static const struct route routes[] = {
 	    h_channel_reconnect },
 	{ POST,	  "/api/v1/channels/:id/disconnect", A, SQL_CHANNEL_DISCONNECT,
 	    h_channel_read },
+	{ GET,	  "/api/v1/channels/:id/errors", A, SQL_CHANNEL_ERRORS,
+	    call_simple },
+	{ GET,	  "/api/v1/channels/:id/templates", A, NULL,
+	    h_channel_templates },
 	{ GET,	  "/api/v1/conversations", A, SQL_CONVERSATIONS, call_simple },
 	{ GET,	  "/api/v1/conversations/:id", A, SQL_CONVERSATION, call_simple },
 	{ GET,	  "/api/v1/conversations/:id/messages", A, SQL_MESSAGES,

@@ -17,13 +17,20 @@
  * Compatibility: the host accepts a plugin of the same major and a minor
  * not newer than its own. Fields are only ever appended; the host copies
  * `size` bytes of the descriptor into a zeroed struct, so fields an older
- * plugin does not know read as NULL/0.
+ * plugin does not know read as NULL/0, and it checks `size` before it
+ * uses a field appended after 1.0.
  *
  * Changelog
  *   1.0 (2026-11-21)  First version: credential fields, connection test,
  *                     webhook registration, webhook parsing into
  *                     normalized events, send building, response
  *                     classification.
+ *   1.1 (2026-11-21)  Message templates: templates_build and
+ *                     templates_parse appended to struct inbox_plugin
+ *                     (optional, both or neither), struct
+ *                     inbox_templates, and INBOX_OP_TEMPLATES, which
+ *                     classify() is given for their answers. A 1.0
+ *                     plugin loads unchanged and lists no templates.
  */
 #ifndef INBOX_PLUGIN_H
 #define INBOX_PLUGIN_H
@@ -32,7 +39,7 @@
 #include <stdint.h>
 
 #define INBOX_ABI_MAJOR		1
-#define INBOX_ABI_MINOR		0
+#define INBOX_ABI_MINOR		1
 
 /* The symbol every plugin exports. */
 #define INBOX_PLUGIN_ENTRY	"inbox_plugin_entry"
@@ -170,6 +177,7 @@ struct inbox_result {
 #define INBOX_OP_TEST		1
 #define INBOX_OP_REGISTER	2
 #define INBOX_OP_SEND		3
+#define INBOX_OP_TEMPLATES	4	/* 1.1: templates_build's request */
 
 /* Webhook authentication, done by the host over the raw bytes. */
 #define INBOX_WEBHOOK_NONE		0
@@ -185,6 +193,18 @@ struct inbox_parsed {
 	size_t		  events_len;
 	const char	**routing_keys;
 	size_t		  nrouting_keys;
+};
+
+/*
+ * 1.1: one page of the account's message templates. templates is a JSON
+ * array of {"name", "language", "status", "category", "components"}
+ * (the schema is in docs/plugins.md); next is the cursor of the page
+ * after this one, NULL on the last. Everything points into the arena.
+ */
+struct inbox_templates {
+	const char	*templates;
+	size_t		 templates_len;
+	const char	*next;
 };
 
 /* Capabilities. */
@@ -239,6 +259,19 @@ struct inbox_plugin {
 	 * INBOX_EUNSUPPORTED for a type this channel cannot send. */
 	int	(*send_build)(const struct inbox_call *, const char *, size_t,
 		    struct inbox_http_request *);
+
+	/* 1.1, optional (both or neither): the account's message
+	 * templates, a page at a time. templates_build: the request for the
+	 * page at cursor (NULL for the first; else a next that
+	 * templates_parse returned). The host classifies the answer with
+	 * classify(INBOX_OP_TEMPLATES) and hands only an OK one to
+	 * templates_parse, which is INBOX_EINVAL when it is not the
+	 * provider's documented shape. */
+	int	(*templates_build)(const struct inbox_call *, const char *,
+		    struct inbox_http_request *);
+	int	(*templates_parse)(const struct inbox_call *,
+		    const struct inbox_http_response *,
+		    struct inbox_templates *);
 };
 
 typedef const struct inbox_plugin *(*inbox_plugin_entry_fn)(

@@ -3,8 +3,9 @@
  *
  * A plugin is refused, with one log line saying why, when this host cannot
  * run it safely: another ABI major or a newer minor, a descriptor smaller
- * than ABI 1.0's, a missing function its capabilities require, a bad name,
- * bad credential field declarations, or a name already loaded. Refusing
+ * than ABI 1.0's, a missing function its capabilities require (or one of
+ * a pair without the other), a bad name, bad credential field
+ * declarations, or a name already loaded. Refusing
  * one plugin never stops the others from loading; whether a refusal is
  * fatal is the embedder's decision (plugin_registry_load_list() counts
  * them).
@@ -364,6 +365,20 @@ plugin_desc_copy(void *dst, size_t dstsize, const struct inbox_plugin *src)
 }
 
 /*
+ * Whether p lists message templates: its descriptor is large enough to
+ * hold the ABI 1.1 members (a 1.0 plugin's copy has them zeroed, but the
+ * size says so plainly) and provides both; plugin_check refused one
+ * without the other.
+ */
+int
+plugin_has_templates(const struct host_plugin *p)
+{
+	return (p->desc.size >= PLUGIN_DESC_SIZE_1_1 &&
+	    p->desc.templates_build != NULL &&
+	    p->desc.templates_parse != NULL);
+}
+
+/*
  * Sets up call for one plugin function: the host table, a fresh arena and
  * the credential set creds (ncreds entries, may be 0), which stays the
  * caller's and must outlive the call. 0, or -1 when out of memory. Pair
@@ -615,6 +630,13 @@ plugin_check(struct host_plugin *p, char *why, size_t size)
 	    d->register_build == NULL) {
 		(void)snprintf(why, size, "%s has INBOX_CAP_REGISTER but no "
 		    "register_build", d->name);
+		return (-1);
+	}
+	if ((d->templates_build == NULL) != (d->templates_parse == NULL)) {
+		(void)snprintf(why, size, "%s has %s but no %s", d->name,
+		    d->templates_build == NULL ? "templates_parse" :
+		    "templates_build", d->templates_build == NULL ?
+		    "templates_build" : "templates_parse");
 		return (-1);
 	}
 	if (d->webhook_auth != INBOX_WEBHOOK_NONE &&

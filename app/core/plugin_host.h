@@ -23,6 +23,10 @@
 #define PLUGIN_DESC_SIZE_1_0						\
 	(offsetof(struct inbox_plugin, send_build) +			\
 	    sizeof(((struct inbox_plugin *)0)->send_build))
+/* Size of an ABI 1.1 descriptor: up to and including templates_parse. */
+#define PLUGIN_DESC_SIZE_1_1						\
+	(offsetof(struct inbox_plugin, templates_parse) +		\
+	    sizeof(((struct inbox_plugin *)0)->templates_parse))
 
 #define PLUGIN_NAME_MAX		32
 #define PLUGIN_FIELDS_MAX	32
@@ -75,6 +79,8 @@ const struct host_plugin *plugin_find_webhook_object(
 			    const struct plugin_registry *, const char *);
 size_t			 plugin_desc_copy(void *, size_t,
 			    const struct inbox_plugin *);
+/* Whether p lists message templates (ABI 1.1 templates_*). */
+int			 plugin_has_templates(const struct host_plugin *);
 
 int			 plugin_call_begin(struct inbox_call *,
 			    const struct inbox_cred *, size_t);

@@ -11,10 +11,12 @@
  *
  *   - the answer: the plugin's output, as JSON, equal (json_equal) to the
  *     case's "expect" once keys the case leaves out of a "result" or
- *     "request" are filled in as null (retry_after 0, headers {});
+ *     "request" are filled in as null (retry_after 0, headers {}), and
+ *     a page of templates' "next" as null;
  *   - well-formedness: what the host would refuse to send or store
  *     (headers past INBOX_MAX_HEADERS, CR/LF in a URL or header, events
- *     that are not a JSON array, lengths that do not match);
+ *     or templates that are not a JSON array, lengths that do not
+ *     match, templates without a name or language);
  *   - determinism: a second call with a fresh arena answers the same;
  *   - arena exhaustion: with small arenas the answer is INBOX_ENOMEM or
  *     the same answer, never anything else.
@@ -67,6 +69,9 @@ static json_t		*case_call(const struct host_plugin *, json_t *,
 static json_t		*out_request(const struct inbox_http_request *);
 static json_t		*out_parsed(const struct inbox_parsed *);
 static json_t		*out_result(const struct inbox_result *);
+static json_t		*out_templates(const struct inbox_templates *);
+static int		 case_response(json_t *, struct inbox_http_response *,
+			    struct inbox_header **);
 static json_t		*expect_normalize(json_t *);
 static void		 fill(json_t *, const char *, json_t *);
 static void		 diff(const char *, json_t *, json_t *);
@@ -335,11 +340,12 @@ case_call(const struct host_plugin *p, json_t *doc, size_t limit)
 	struct inbox_http_response	 resp;
 	struct inbox_parsed		 parsed;
 	struct inbox_result		 res;
+	struct inbox_templates		 tpl;
 	struct inbox_cred		*creds;
 	struct inbox_header		*hdrs;
-	json_t				*input, *response, *v, *out, *rh;
+	json_t				*input, *v, *out, *rh;
 	const char			*op, *rop, *k;
-	char				*msg, *c;
+	char				*msg;
 	size_t				 n;
 	int				 rc, iop;
 
@@ -352,6 +358,7 @@ case_call(const struct host_plugin *p, json_t *doc, size_t limit)
 	memset(&resp, 0, sizeof(resp));
 	memset(&parsed, 0, sizeof(parsed));
 	memset(&res, 0, sizeof(res));
+	memset(&tpl, 0, sizeof(tpl));
 
 	op = json_string_value(json_object_get(doc, "op"));
 	input = json_object_get(doc, "input");
@@ -419,39 +426,31 @@ case_call(const struct host_plugin *p, json_t *doc, size_t limit)
 		iop = rop == NULL ? 0 : strcmp(rop, "test") == 0 ?
 		    INBOX_OP_TEST : strcmp(rop, "register") == 0 ?
 		    INBOX_OP_REGISTER : strcmp(rop, "send") == 0 ?
-		    INBOX_OP_SEND : 0;
-		response = json_object_get(input, "response");
-		if (iop == 0 || !json_is_integer(json_object_get(response,
-		    "status"))) {
-			problem("classify needs input.op test|register|send "
-			    "and input.response.status");
+		    INBOX_OP_SEND : strcmp(rop, "templates") == 0 ?
+		    INBOX_OP_TEMPLATES : 0;
+		if (iop == 0) {
+			problem("classify needs input.op "
+			    "test|register|send|templates");
 			goto done;
 		}
-		resp.status = (int)json_integer_value(json_object_get(response,
-		    "status"));
-		rh = json_object_get(response, "headers");
-		if ((hdrs = calloc(json_object_size(rh) + 1,
-		    sizeof(*hdrs))) == NULL) {
-			problem("out of memory");
+		if (case_response(json_object_get(input, "response"), &resp,
+		    &hdrs) == -1)
 			goto done;
-		}
-		/* The host hands plugins lowercase header names. */
-		json_object_foreach(rh, k, v) {
-			if (!json_is_string(v) || (c = strdup(k)) == NULL) {
-				problem("response header %s must be a string",
-				    k);
-				goto done;
-			}
-			for (hdrs[resp.nheaders].name = c; *c != '\0'; c++)
-				*c = (char)tolower((unsigned char)*c);
-			hdrs[resp.nheaders++].value = json_string_value(v);
-		}
-		resp.headers = hdrs;
-		if ((v = json_object_get(response, "body")) != NULL) {
-			resp.body = json_string_value(v);
-			resp.body_len = json_string_length(v);
-		}
 		rc = d->classify(&call, iop, &resp, &res);
+	} else if (strcmp(op, "templates_build") == 0) {
+		v = json_object_get(input, "cursor");
+		if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
+			problem("input.cursor must be a string or null");
+			goto done;
+		}
+		rc = !plugin_has_templates(p) ? INBOX_EUNSUPPORTED :
+		    d->templates_build(&call, json_string_value(v), &req);
+	} else if (strcmp(op, "templates_parse") == 0) {
+		if (case_response(json_object_get(input, "response"), &resp,
+		    &hdrs) == -1)
+			goto done;
+		rc = !plugin_has_templates(p) ? INBOX_EUNSUPPORTED :
+		    d->templates_parse(&call, &resp, &tpl);
 	} else {
 		problem("unknown op \"%s\"", op);
 		goto done;
@@ -467,6 +466,8 @@ case_call(const struct host_plugin *p, json_t *doc, size_t limit)
 		v = out_parsed(&parsed);
 	else if (strcmp(op, "classify") == 0)
 		v = out_result(&res);
+	else if (strcmp(op, "templates_parse") == 0)
+		v = out_templates(&tpl);
 	else
 		v = out_request(&req);
 	if (v == NULL || json_object_update(out, v) == -1) {
@@ -485,6 +486,89 @@ done:
 	free(creds);
 	free(msg);
 	return (out);
+}
+
+/*
+ * A case's input.response ({"status", "headers", "body"}) as the host
+ * hands it to plugins: header names in lowercase, in *hdrsp (the
+ * caller frees the names and the array). -1 after problem().
+ */
+static int
+case_response(json_t *response, struct inbox_http_response *resp,
+    struct inbox_header **hdrsp)
+{
+	struct inbox_header	*hdrs;
+	json_t			*rh, *v;
+	const char		*k;
+	char			*c;
+
+	if (!json_is_integer(json_object_get(response, "status"))) {
+		problem("input.response.status must be an integer");
+		return (-1);
+	}
+	resp->status = (int)json_integer_value(json_object_get(response,
+	    "status"));
+	rh = json_object_get(response, "headers");
+	if ((*hdrsp = hdrs = calloc(json_object_size(rh) + 1,
+	    sizeof(*hdrs))) == NULL) {
+		problem("out of memory");
+		return (-1);
+	}
+	json_object_foreach(rh, k, v) {
+		if (!json_is_string(v) || (c = strdup(k)) == NULL) {
+			problem("response header %s must be a string", k);
+			return (-1);
+		}
+		for (hdrs[resp->nheaders].name = c; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		hdrs[resp->nheaders++].value = json_string_value(v);
+	}
+	resp->headers = hdrs;
+	if ((v = json_object_get(response, "body")) != NULL) {
+		resp->body = json_string_value(v);
+		resp->body_len = json_string_length(v);
+	}
+	return (0);
+}
+
+/*
+ * {"templates": [...], "next": ...} of a page of templates, or NULL
+ * after problem(): templates must be a JSON array of exactly
+ * templates_len bytes, of objects with a name and a language.
+ */
+static json_t *
+out_templates(const struct inbox_templates *t)
+{
+	json_error_t	 err;
+	json_t		*list, *e;
+	size_t		 i;
+
+	if (t->templates == NULL || strlen(t->templates) != t->templates_len) {
+		problem("templates is missing or not templates_len bytes");
+		return (NULL);
+	}
+	list = json_loadb(t->templates, t->templates_len,
+	    JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_array(list)) {
+		problem("templates is not a JSON array: %s", list == NULL ?
+		    err.text : "another type");
+		json_decref(list);
+		return (NULL);
+	}
+	json_array_foreach(list, i, e) {
+		if (!json_is_string(json_object_get(e, "name")) ||
+		    !json_is_string(json_object_get(e, "language"))) {
+			problem("templates[%zu] has no name or language", i);
+			json_decref(list);
+			return (NULL);
+		}
+	}
+	if (t->next != NULL && !text_ok(t->next)) {
+		problem("next has control characters");
+		json_decref(list);
+		return (NULL);
+	}
+	return (json_pack("{s:o, s:s?}", "templates", list, "next", t->next));
 }
 
 /* {"request": {...}} for a built request, or NULL after problem(). */
@@ -623,8 +707,8 @@ out_result(const struct inbox_result *r)
 
 /*
  * A copy of a case's "expect" with what it may leave out filled in: the
- * keys of "result" (null, retry_after 0) and of "request" (null,
- * headers {}).
+ * keys of "result" (null, retry_after 0), of "request" (null, headers
+ * {}) and a page of templates' "next" (null).
  */
 static json_t *
 expect_normalize(json_t *expect)
@@ -640,6 +724,8 @@ expect_normalize(json_t *expect)
 		fill(o, "error_code", json_null());
 		fill(o, "error_title", json_null());
 	}
+	if (json_is_array(json_object_get(exp, "templates")))
+		fill(exp, "next", json_null());
 	if (json_is_object(o = json_object_get(exp, "request"))) {
 		fill(o, "method", json_null());
 		fill(o, "url", json_null());

@@ -8,8 +8,9 @@
  * URL with a per-channel secret header (register_build), and they arrive
  * on our own path rather than being claimed by "object". The tenant
  * types only the key: the phone_number_id that routes their webhooks is
- * learned from the connection test. Webhook bodies and send bodies are
- * the Cloud API's (plugins/common/wa_*).
+ * learned from the connection test. Webhook bodies, send bodies and
+ * template objects are the Cloud API's (plugins/common/wa_*); the list
+ * of templates is 360dialog's own, paged by offset.
  */
 #include <ctype.h>
 #include <string.h>
@@ -20,10 +21,13 @@
 #include "common/outmsg.h"
 #include "common/pjson.h"
 #include "common/wa_send.h"
+#include "common/wa_templates.h"
 #include "common/wa_webhook.h"
 
 /* 360dialog blocks a key for 30 minutes after too many errors (§2.1). */
 #define D360_BLOCKED_WAIT	1800
+/* Most digits of a template list offset (a page cursor). */
+#define D360_OFFSET_DIGITS	9
 
 static int	d360_request(const struct inbox_call *,
 		    struct inbox_http_request *, const char *, const char *);
@@ -42,6 +46,11 @@ static int	d360_phone(const struct inbox_call *, const json_t *,
 static int	d360_own_error(const struct inbox_call *,
 		    const struct inbox_http_response *, const json_t *,
 		    struct inbox_result *);
+static int	d360_templates_build(const struct inbox_call *,
+		    const char *, struct inbox_http_request *);
+static int	d360_templates_parse(const struct inbox_call *,
+		    const struct inbox_http_response *,
+		    struct inbox_templates *);
 
 static const struct inbox_field d360_fields[] = {
 	{ "api_key", "API key",
@@ -56,7 +65,7 @@ static const struct inbox_plugin d360_plugin = {
 	.size = sizeof(struct inbox_plugin),
 	.name = "360dialog",
 	.display_name = "WhatsApp (360dialog)",
-	.version = "1.0.0",
+	.version = "1.1.0",
 	.family = "whatsapp",
 	.capabilities = INBOX_CAP_TEXT | INBOX_CAP_MEDIA |
 	    INBOX_CAP_TEMPLATE | INBOX_CAP_INTERACTIVE | INBOX_CAP_REACTION |
@@ -73,6 +82,8 @@ static const struct inbox_plugin d360_plugin = {
 	.register_build = d360_register_build,
 	.webhook_parse = wa_webhook_parse,
 	.send_build = d360_send_build,
+	.templates_build = d360_templates_build,
+	.templates_parse = d360_templates_parse,
 };
 
 INBOX_PLUGIN_DEFINE(d360_plugin)
@@ -233,4 +244,59 @@ d360_own_error(const struct inbox_call *call,
 			res->retry_after = D360_BLOCKED_WAIT;
 	}
 	return (pj_copy(call, msg, &res->error_title));
+}
+
+/*
+ * GET /v1/configs/templates?limit=&offset=: the templates of the key's
+ * WABA. The cursor is the offset of the page, digits only.
+ */
+static int
+d360_templates_build(const struct inbox_call *call, const char *cursor,
+    struct inbox_http_request *req)
+{
+	const char	*path;
+
+	if (cursor != NULL && (!http_digits(cursor) ||
+	    strlen(cursor) > D360_OFFSET_DIGITS))
+		return (INBOX_EINVAL);
+	path = call->host->printf(call->arena, "/v1/configs/templates?"
+	    "limit=%d&offset=%s", WA_TEMPLATES_PAGE,
+	    cursor != NULL ? cursor : "0");
+	if (path == NULL)
+		return (INBOX_ENOMEM);
+	return (d360_request(call, req, "GET", path));
+}
+
+/*
+ * {"waba_templates": [...], "offset", "count", "total", ...}: another
+ * page follows while offset plus the templates in this one is short of
+ * total. Without offset or total there is no telling: this is the last.
+ */
+static int
+d360_templates_parse(const struct inbox_call *call,
+    const struct inbox_http_response *resp, struct inbox_templates *out)
+{
+	json_t		*root, *list;
+	json_int_t	 offset, total, after;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = pj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
+		return (rc);
+	if ((list = pj_arr(root, "waba_templates")) == NULL) {
+		json_decref(root);
+		return (INBOX_EINVAL);
+	}
+	rc = wa_templates_list(call, list, out);
+	offset = json_integer_value(json_object_get(root, "offset"));
+	total = json_integer_value(json_object_get(root, "total"));
+	after = offset + (json_int_t)json_array_size(list);
+	if (rc == INBOX_OK && json_array_size(list) > 0 && offset >= 0 &&
+	    json_is_integer(json_object_get(root, "offset")) &&
+	    json_is_integer(json_object_get(root, "total")) && after < total &&
+	    (out->next = call->host->printf(call->arena,
+	    "%" JSON_INTEGER_FORMAT, after)) == NULL)
+		rc = INBOX_ENOMEM;
+	json_decref(root);
+	return (rc);
 }

@@ -27,6 +27,7 @@ int		 http_bearer(const struct inbox_call *,
 		    struct inbox_http_request *, const char *);
 int		 http_json(const struct inbox_call *,
 		    struct inbox_http_request *, const json_t *);
+const char	*http_escape(const struct inbox_call *, const char *);
 int		 http_printable(const char *);
 int		 http_digits(const char *);
 const char	*http_resp_header(const struct inbox_http_response *,

@@ -9,3 +9,4 @@
 #include "../common/outmsg.inc"
 #include "../common/wa_webhook.inc"
 #include "../common/wa_send.inc"
+#include "../common/wa_templates.inc"

@@ -4,14 +4,24 @@
  * The tenant's number is routed by its phone_number_id, which is also
  * the path every send goes to; Meta signs webhooks with the app secret
  * (the platform's, or the tenant's own when they bring their own app).
- * Parsing and the send body are shared with 360dialog, which hosts the
- * same API, in plugins/common/wa_*.
+ * Parsing, the send body and the shape of message templates are shared
+ * with 360dialog, which hosts the same API, in plugins/common/wa_*.
+ * Templates belong to the WhatsApp Business Account, not the number:
+ * they are listed from the business_account_id.
  */
+#include <string.h>
+
 #include "inbox_plugin.h"
 #include "common/graph.h"
+#include "common/http.h"
 #include "common/outmsg.h"
+#include "common/pjson.h"
 #include "common/wa_send.h"
+#include "common/wa_templates.h"
 #include "common/wa_webhook.h"
+
+/* Longest page cursor accepted back from Graph's paging. */
+#define CLOUD_CURSOR_MAX	2048
 
 static int	cloud_test_build(const struct inbox_call *,
 		    struct inbox_http_request *);
@@ -21,6 +31,11 @@ static int	cloud_send_build(const struct inbox_call *, const char *,
 		    size_t, struct inbox_http_request *);
 static int	cloud_send_request(const struct inbox_call *,
 		    struct inbox_http_request *);
+static int	cloud_templates_build(const struct inbox_call *,
+		    const char *, struct inbox_http_request *);
+static int	cloud_templates_parse(const struct inbox_call *,
+		    const struct inbox_http_response *,
+		    struct inbox_templates *);
 
 static const struct inbox_field cloud_fields[] = {
 	{ "phone_number_id", "Phone number ID",
@@ -49,7 +64,7 @@ static const struct inbox_plugin cloud_plugin = {
 	.size = sizeof(struct inbox_plugin),
 	.name = "whatsapp_cloud",
 	.display_name = "WhatsApp (Meta Cloud API)",
-	.version = "1.0.0",
+	.version = "1.1.0",
 	.family = "whatsapp",
 	.capabilities = INBOX_CAP_TEXT | INBOX_CAP_MEDIA |
 	    INBOX_CAP_TEMPLATE | INBOX_CAP_INTERACTIVE | INBOX_CAP_REACTION |
@@ -64,6 +79,8 @@ static const struct inbox_plugin cloud_plugin = {
 	.classify = cloud_classify,
 	.webhook_parse = wa_webhook_parse,
 	.send_build = cloud_send_build,
+	.templates_build = cloud_templates_build,
+	.templates_parse = cloud_templates_parse,
 };
 
 INBOX_PLUGIN_DEFINE(cloud_plugin)
@@ -109,4 +126,59 @@ cloud_send_request(const struct inbox_call *call,
 {
 	return (graph_request(call, req, "POST", "GRAPH_API_BASE",
 	    "phone_number_id", "/messages", "access_token"));
+}
+
+/*
+ * GET /{business_account_id}/message_templates with the fields the
+ * composer needs, a page at a time; later pages by Graph's "after"
+ * cursor, escaped: it comes from the provider's previous answer.
+ */
+static int
+cloud_templates_build(const struct inbox_call *call, const char *cursor,
+    struct inbox_http_request *req)
+{
+	const char	*suffix, *after = NULL;
+
+	if (cursor != NULL && (!http_printable(cursor) ||
+	    strlen(cursor) > CLOUD_CURSOR_MAX))
+		return (INBOX_EINVAL);
+	if (cursor != NULL && (after = http_escape(call, cursor)) == NULL)
+		return (INBOX_ENOMEM);
+	suffix = call->host->printf(call->arena, "/message_templates?fields="
+	    "name,language,status,category,components&limit=%d%s%s",
+	    WA_TEMPLATES_PAGE, after != NULL ? "&after=" : "",
+	    after != NULL ? after : "");
+	if (suffix == NULL)
+		return (INBOX_ENOMEM);
+	return (graph_request(call, req, "GET", "GRAPH_API_BASE",
+	    "business_account_id", suffix, "access_token"));
+}
+
+/*
+ * {"data": [...], "paging": {"cursors": {"after"}, "next"}}: Graph gives
+ * "next" only when a page follows, and the "after" cursor leads to it.
+ */
+static int
+cloud_templates_parse(const struct inbox_call *call,
+    const struct inbox_http_response *resp, struct inbox_templates *out)
+{
+	json_t		*root;
+	const json_t	*paging;
+	const char	*after;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = pj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
+		return (rc);
+	paging = pj_obj(root, "paging");
+	after = pj_str(pj_obj(paging, "cursors"), "after");
+	if (pj_arr(root, "data") == NULL ||
+	    (pj_str(paging, "next") != NULL && after == NULL))
+		rc = INBOX_EINVAL;
+	else
+		rc = wa_templates_list(call, pj_arr(root, "data"), out);
+	if (rc == INBOX_OK && pj_str(paging, "next") != NULL)
+		rc = pj_copy(call, after, &out->next);
+	json_decref(root);
+	return (rc);
 }

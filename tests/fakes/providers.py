@@ -39,7 +39,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 try:                                    # imported as tests.fakes.providers
     from .webhooks import meta_json, new_mid, new_wamid
@@ -74,6 +74,40 @@ DEMO = {
 WHATSAPP_TYPES = ("text", "image", "video", "audio", "document", "sticker",
                   "location", "contacts", "interactive", "template",
                   "reaction")
+
+# The message templates every demo WABA has (Meta's shape: statuses and
+# categories in upper case; 360dialog lists the same ones its own way).
+DEMO_TEMPLATES = [
+    {"name": "hello_world", "language": "en_US", "status": "APPROVED",
+     "category": "UTILITY",
+     "components": [{"type": "HEADER", "format": "TEXT",
+                     "text": "Hello World"},
+                    {"type": "BODY", "text": "Welcome and congratulations!"
+                     " This message demonstrates your ability to send a "
+                     "WhatsApp message notification from the Cloud API."},
+                    {"type": "FOOTER",
+                     "text": "WhatsApp Business Platform sample message"}]},
+    {"name": "order_update", "language": "en_US", "status": "APPROVED",
+     "category": "UTILITY",
+     "components": [{"type": "BODY",
+                     "text": "Hi {{1}}, order {{2}} ships today.",
+                     "example": {"body_text": [["Ann", "7781"]]}},
+                    {"type": "BUTTONS", "buttons": [
+                        {"type": "QUICK_REPLY", "text": "Stop updates"}]}]},
+    {"name": "spring_sale", "language": "pt_BR", "status": "REJECTED",
+     "category": "MARKETING",
+     "components": [{"type": "BODY",
+                     "text": "Promo\u00e7\u00e3o: {{1}} de desconto!",
+                     "example": {"body_text": [["20%"]]}}]},
+]
+
+# Fields of a template Graph's message_templates edge can show.
+TEMPLATE_FIELDS = ("id", "name", "language", "status", "category",
+                   "components", "parameter_format", "sub_category",
+                   "previous_category", "rejected_reason", "quality_score")
+# Graph's page size without ?limit=, and 360dialog's.
+GRAPH_TEMPLATES_LIMIT = 25
+D360_TEMPLATES_LIMIT = 1000
 
 
 # --- ids and error bodies ----------------------------------------------------
@@ -460,6 +494,16 @@ class FakeProviders:
             self.example[account_id] = ExampleAccount(
                 account_id, name or account_id, _tokens(tokens))
 
+    def set_templates(self, waba_id, templates):
+        """The message templates of a WABA, served by Graph's
+        message_templates edge and by 360dialog for that WABA's keys.
+        Each is Meta's object ({name, language, status, category,
+        components}); an id is added when it has none."""
+        with self._lock:
+            self.templates[waba_id] = [
+                dict({"id": str(1170000000000000 + i)}, **t)
+                for i, t in enumerate(templates)]
+
     def d360_webhook(self, api_key):
         """The {url, headers} the app registered for that key, or None."""
         with self._lock:
@@ -546,8 +590,10 @@ class FakeProviders:
 
     def _clear_accounts(self):
         self.numbers, self.pages, self.instagram = {}, {}, {}
-        self.d360, self.example = {}, {}
+        self.d360, self.example, self.templates = {}, {}, {}
         if self.demo:
+            self.set_templates(DEMO["whatsapp"]["waba_id"], DEMO_TEMPLATES)
+            self.set_templates(DEMO["d360"]["waba_id"], DEMO_TEMPLATES)
             self.add_whatsapp_number(**DEMO["whatsapp"])
             self.add_page(**DEMO["page"])
             self.add_instagram_account(**DEMO["instagram"])
@@ -680,7 +726,42 @@ class FakeProviders:
         if edge == "subscribed_apps" and node.type != "IGUser" and \
                 not isinstance(account, WhatsAppNumber):
             return self._subscribed_apps(req, node)
+        if edge == "message_templates" and req.method == "GET" and \
+                node.type == "WhatsAppBusinessAccount":
+            return self._graph_templates(req, node.fields["id"])
         return _unknown_object(req.method, parts[0])
+
+    def _graph_templates(self, req, waba_id):
+        """GET /{waba_id}/message_templates: the named fields (and id)
+        of a page of templates, paged by opaque cursors as Graph does:
+        paging.cursors.after, and paging.next only when a page follows.
+        The cursors hold "+", "/" and "=", so a client must escape them."""
+        fields = [f.strip() for f in req.query.get(
+            "fields", ",".join(TEMPLATE_FIELDS)).split(",") if f.strip()]
+        for name in fields:
+            if name not in TEMPLATE_FIELDS:
+                return _param_error("Tried accessing nonexisting field "
+                                    "(%s) on node type (WhatsAppBusinessHSM)"
+                                    % name)
+        limit = req.query.get("limit", str(GRAPH_TEMPLATES_LIMIT))
+        offset = _cursor_offset(req.query.get("after", _cursor(0)))
+        if not limit.isdigit() or int(limit) < 1 or offset is None:
+            return _param_error("Invalid parameter")
+        templates = self.templates.get(waba_id, [])
+        page = templates[offset:offset + int(limit)]
+        out = {"data": [{k: t[k] for k in ["id"] + fields if k in t}
+                        for t in page]}
+        if page:
+            out["paging"] = {"cursors": {
+                "before": _cursor(offset),
+                "after": _cursor(offset + len(page))}}
+            if offset + len(page) < len(templates):
+                out["paging"]["next"] = (
+                    "%s/graph/v23.0/%s/message_templates?fields=%s&limit=%s"
+                    "&after=%s" % (self.url, waba_id, ",".join(fields),
+                                   limit, quote(_cursor(offset + len(page)),
+                                                safe="")))
+        return Reply(200, out)
 
     def _graph_node(self, node_id, token):
         """The object node_id names, if token may see it; "me" is the
@@ -841,6 +922,8 @@ class FakeProviders:
                 channel.phone_number_id, channel.waba_id)})
         if route == ("POST", "messages"):
             return self._whatsapp_send(channel.phone_number_id, req.json())
+        if route == ("GET", "v1/configs/templates"):
+            return self._d360_templates(req, channel.waba_id)
         if route == ("GET", "v1/configs/webhook"):
             return Reply(200, self.d360_webhooks.get(
                 key, {"url": None, "headers": {}}))
@@ -856,6 +939,30 @@ class FakeProviders:
             self.d360_webhooks[key] = {"url": url, "headers": headers}
             return Reply(200, {"url": url})
         return Reply(404, d360_error(404, "Not found"))
+
+    def _d360_templates(self, req, waba_id):
+        """GET /v1/configs/templates?limit=&offset=: 360dialog's list of
+        the key's WABA's templates, with its own envelope (count, total,
+        offset...) and statuses in lower case."""
+        limit = req.query.get("limit", str(D360_TEMPLATES_LIMIT))
+        offset = req.query.get("offset", "0")
+        if not limit.isdigit() or not offset.isdigit():
+            return Reply(400, d360_error(400, "limit and offset must be "
+                                         "non-negative integers"))
+        templates = self.templates.get(waba_id, [])
+        page = templates[int(offset):int(offset) + int(limit)]
+        listed = []
+        for t in page:
+            one = {k: v for k, v in t.items() if k != "id"}
+            one.update(status=t["status"].lower(),
+                       namespace="c8ae5f90_307a_ca4c_b8f6_d1e2a2573574",
+                       rejected_reason="NONE",
+                       quality_score={"score": "UNKNOWN"})
+            listed.append(one)
+        return Reply(200, {"count": len(listed), "filters": {},
+                           "limit": int(limit), "offset": int(offset),
+                           "sort": ["id"], "total": len(templates),
+                           "waba_templates": listed})
 
     # example
 
@@ -896,7 +1003,8 @@ class FakeProviders:
                   "page": self.add_page,
                   "instagram": self.add_instagram_account,
                   "d360": self.add_d360_channel,
-                  "example": self.add_example_account}
+                  "example": self.add_example_account,
+                  "templates": self.set_templates}
         routes = {
             ("GET", "requests"): lambda: {"requests": [
                 r.to_dict() for r in self.requests(query.get("path"),
@@ -937,6 +1045,7 @@ class FakeProviders:
                 "instagram": [plain(a) for a in self.instagram.values()],
                 "d360": [plain(a) for a in self.d360.values()],
                 "example": [plain(a) for a in self.example.values()],
+                "templates": self.templates,
                 "d360_webhooks": self.d360_webhooks,
                 "subscriptions": self.subscriptions,
                 "rules": [asdict(r) for r in self.rules],
@@ -970,6 +1079,23 @@ def _access_token(req):
         return value.strip()
     token = _params(req).get("access_token")
     return token if isinstance(token, str) else None
+
+
+def _cursor(offset):
+    """Graph-like opaque page cursor: base64 with "+", "/" and "="."""
+    return base64.b64encode(b"\xfb\xef\xbe\xff\xff\xff" +
+                            str(offset).encode()).decode()
+
+
+def _cursor_offset(cursor):
+    """The offset a cursor of _cursor() holds, or None."""
+    try:
+        raw = base64.b64decode(cursor, validate=True)
+    except ValueError:
+        return None
+    tail = raw[6:].decode("ascii", "replace")
+    return int(tail) if raw[:6] == b"\xfb\xef\xbe\xff\xff\xff" and \
+        tail.isdigit() else None
 
 
 def _select_fields(node, requested):

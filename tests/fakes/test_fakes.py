@@ -16,12 +16,13 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
 
 import webhooks as wh
-from providers import DEMO, FakeProviders
+from providers import DEMO, DEMO_TEMPLATES, FakeProviders
 
 WA = DEMO["whatsapp"]
 PAGE = DEMO["page"]
@@ -292,6 +293,45 @@ def test_waba_subscribed_apps(fake):
     assert fake.subscription(WA["waba_id"]) is None
 
 
+def test_waba_message_templates_page_by_escaped_cursors(fake):
+    path = "/%s/message_templates?fields=name,language,status&limit=2" % \
+        WA["waba_id"]
+    first = graph(fake, "GET", path).json
+    assert [t["name"] for t in first["data"]] == ["hello_world",
+                                                  "order_update"]
+    assert set(first["data"][0]) == {"id", "name", "language", "status"}
+    after = first["paging"]["cursors"]["after"]
+    assert set(after) & set("+/=")          # a client must escape it
+    assert first["paging"]["next"].endswith(
+        "&after=" + urllib.parse.quote(after, safe=""))
+    second = graph(fake, "GET", path + "&after=" +
+                   urllib.parse.quote(after, safe="")).json
+    assert [t["name"] for t in second["data"]] == ["spring_sale"]
+    assert second["data"][0]["status"] == "REJECTED"
+    assert "next" not in second["paging"]
+    # Unescaped, "+" reads as a space: not a cursor.
+    assert_graph_error(graph(fake, "GET", path + "&after=" + after),
+                       400, 100)
+    every = graph(fake, "GET", "/%s/message_templates" % WA["waba_id"])
+    assert len(every.json["data"]) == 3 and \
+        every.json["data"][1]["components"] == \
+        DEMO_TEMPLATES[1]["components"]
+
+
+def test_message_templates_errors(fake):
+    path = "/%s/message_templates" % WA["waba_id"]
+    assert_graph_error(graph(fake, "GET", path + "?fields=name,nope"),
+                       400, 100)
+    assert_graph_error(graph(fake, "GET", path, headers=PAGE_AUTH),
+                       400, 100, 33)
+    assert_graph_error(graph(fake, "GET", "/%s/message_templates" % PN),
+                       400, 100, 33)
+    fake.set_templates(WA["waba_id"], [])
+    assert graph(fake, "GET", path).json == {"data": []}
+    fake.revoke_token(WA["tokens"][0])
+    assert_graph_error(graph(fake, "GET", path), 401, 190, 460)
+
+
 # --- Graph: Messenger and Instagram with Facebook Login -----------------------
 
 def test_me_with_page_token_is_the_page(fake):
@@ -414,6 +454,24 @@ def test_d360_webhook_config(fake):
     assert fake.d360_webhook(D360["api_key"]) == config
     for bad in ({}, {"url": ""}, {"url": "https://x", "headers": {"a": 1}}):
         assert d360(fake, "POST", "/v1/configs/webhook", bad).status == 400
+
+
+def test_d360_templates_by_limit_and_offset(fake):
+    first = d360(fake, "GET", "/v1/configs/templates?limit=2").json
+    assert (first["count"], first["total"], first["offset"],
+            first["limit"]) == (2, 3, 0, 2)
+    assert [t["status"] for t in first["waba_templates"]] == [
+        "approved", "approved"]
+    assert first["waba_templates"][0]["namespace"]
+    rest = d360(fake, "GET", "/v1/configs/templates?limit=2&offset=2").json
+    assert [t["name"] for t in rest["waba_templates"]] == ["spring_sale"]
+    assert rest["waba_templates"][0]["status"] == "rejected"
+    assert len(d360(fake, "GET", "/v1/configs/templates").json[
+        "waba_templates"]) == 3
+    assert d360(fake, "GET", "/v1/configs/templates?offset=-1").status == \
+        400
+    assert d360(fake, "GET", "/v1/configs/templates",
+                headers={"D360-API-KEY": "nope"}).status == 401
 
 
 def test_d360_send_is_cloud_api(fake):
@@ -624,6 +682,11 @@ def test_control_api(fake):
     assert len(waited.json["requests"]) == 2
     assert control(fake, "POST", "wait",
                    {"count": 9, "timeout": 0.2}).status == 408
+    assert control(fake, "POST", "accounts/templates", {
+        "waba_id": "8", "templates": [{"name": "t", "language": "en",
+                                       "status": "APPROVED"}]}).status == 200
+    assert control(fake, "GET", "state").json["templates"]["8"][0][
+        "name"] == "t"
     assert control(fake, "POST", "program", {"nope": 1}).status == 400
     assert control(fake, "GET", "nothing").status == 404
     assert not fake.requests(path="_control")

@@ -68,6 +68,28 @@ stub_register_build(const struct inbox_call *call, const char *url,
 	return (INBOX_EUNSUPPORTED);
 }
 
+static STUB_UNUSED int
+stub_templates_build(const struct inbox_call *call, const char *cursor,
+    struct inbox_http_request *r)
+{
+	(void)call;
+	(void)cursor;
+	r->method = "GET";
+	r->url = "https://stub.test/templates";
+	return (INBOX_OK);
+}
+
+static STUB_UNUSED int
+stub_templates_parse(const struct inbox_call *call,
+    const struct inbox_http_response *resp, struct inbox_templates *out)
+{
+	(void)call;
+	(void)resp;
+	out->templates = "[]";
+	out->templates_len = 2;
+	return (INBOX_OK);
+}
+
 /* The functions every capability set below needs. */
 #define STUB_FUNCS							\
 	.test_build = stub_test_build,					\

@@ -202,6 +202,7 @@ run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
 	struct inbox_header		 hdrs[INBOX_MAX_HEADERS];
 	struct inbox_parsed		 parsed;
 	struct inbox_result		 res;
+	struct inbox_templates		 tpl;
 	struct inbox_cred		 creds[16];
 	struct inbox_call		 call;
 	json_t				*input, *out, *rh, *v, *keys;
@@ -229,6 +230,7 @@ run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
 	memset(&req, 0, sizeof(req));
 	memset(&parsed, 0, sizeof(parsed));
 	memset(&res, 0, sizeof(res));
+	memset(&tpl, 0, sizeof(tpl));
 	msg = NULL;
 	iop = 0;
 	rc = INBOX_EINVAL;
@@ -237,11 +239,13 @@ run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
 		msg = json_dumps(json_object_get(input, "message"),
 		    JSON_COMPACT | JSON_ENCODE_ANY);
 		assert_non_null(msg);
-	} else if (strcmp(op, "classify") == 0) {
+	} else if (strcmp(op, "classify") == 0 ||
+	    strcmp(op, "templates_parse") == 0) {
 		rop = json_string_value(json_object_get(input, "op"));
-		iop = strcmp(rop, "test") == 0 ? INBOX_OP_TEST :
-		    strcmp(rop, "register") == 0 ? INBOX_OP_REGISTER :
-		    INBOX_OP_SEND;
+		iop = rop == NULL ? 0 : strcmp(rop, "test") == 0 ?
+		    INBOX_OP_TEST : strcmp(rop, "register") == 0 ?
+		    INBOX_OP_REGISTER : strcmp(rop, "templates") == 0 ?
+		    INBOX_OP_TEMPLATES : INBOX_OP_SEND;
 		rh = json_object_get(json_object_get(input, "response"),
 		    "headers");
 		i = 0;
@@ -279,6 +283,11 @@ run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
 		    &req);
 	else if (strcmp(op, "classify") == 0)
 		rc = p->classify(&call, iop, &resp, &res);
+	else if (strcmp(op, "templates_build") == 0)
+		rc = p->templates_build(&call, json_string_value(
+		    json_object_get(input, "cursor")), &req);
+	else if (strcmp(op, "templates_parse") == 0)
+		rc = p->templates_parse(&call, &resp, &tpl);
 	else
 		fail_msg("%s: unknown op", op);
 	*spare = fail_after != 0;
@@ -304,7 +313,14 @@ run_case(const struct inbox_plugin *p, json_t *doc, struct inbox_arena *a,
 		json_object_set_new(out, "routing_keys", keys);
 	} else if (strcmp(op, "classify") == 0)
 		json_object_set_new(out, "result", result_json(&res));
-	else
+	else if (strcmp(op, "templates_parse") == 0) {
+		assert_int_equal(strlen(tpl.templates), tpl.templates_len);
+		v = json_loads(tpl.templates, JSON_REJECT_DUPLICATES, NULL);
+		assert_true(json_is_array(v));
+		json_object_set_new(out, "templates", v);
+		json_object_set_new(out, "next", tpl.next != NULL ?
+		    json_string(tpl.next) : json_null());
+	} else
 		json_object_set_new(out, "request", request_json(&req));
 	return (out);
 }
@@ -327,7 +343,8 @@ load_allocs(json_t *doc)
 	msg = NULL;
 	if (strcmp(op, "webhook_parse") == 0)
 		s = json_string_value(json_object_get(input, "body"));
-	else if (strcmp(op, "classify") == 0)
+	else if (strcmp(op, "classify") == 0 ||
+	    strcmp(op, "templates_parse") == 0)
 		s = json_string_value(json_object_get(json_object_get(input,
 		    "response"), "body"));
 	else if (strcmp(op, "send_build") == 0)
@@ -355,6 +372,9 @@ expect_json(json_t *doc)
 	json_t	*exp, *res, *full;
 
 	exp = json_deep_copy(json_object_get(doc, "expect"));
+	if (json_is_array(json_object_get(exp, "templates")) &&
+	    json_object_get(exp, "next") == NULL)
+		json_object_set_new(exp, "next", json_null());
 	res = json_object_get(exp, "result");
 	if (res == NULL)
 		return (exp);

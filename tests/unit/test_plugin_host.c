@@ -32,6 +32,7 @@ static void	 test_bad_declarations(void **);
 static void	 test_duplicate(void **);
 static void	 test_list_others_still_load(void **);
 static void	 test_old_minor_tail_reads_null(void **);
+static void	 test_templates(void **);
 static void	 test_host_table(void **);
 static void	 test_call(void **);
 static void	 test_creds_validate(void **);
@@ -109,7 +110,7 @@ test_load_good(void **state)
 	(void)state;
 	assert_int_equal(plugin_registry_load(reg, TP("good")), 0);
 	assert_string_equal(last_line(), "plugin " TP("good") ": loaded good "
-	    "version 1.0.0 (ABI 1.0)");
+	    "version 1.0.0 (ABI 1.1)");
 	assert_int_equal(plugin_count(reg), 1);
 	assert_non_null(p = plugin_find(reg, "good"));
 	assert_ptr_equal(plugin_at(reg, 0), p);
@@ -128,11 +129,11 @@ test_abi_refusals(void **state)
 {
 	(void)state;
 	refuse(TP("bad_major"), "plugin " TP("bad_major") ": ABI 2.0 is not "
-	    "supported by host 1.0");
+	    "supported by host 1.1");
 	assert_string_equal(last_line(), "plugin " TP("bad_major") ": ABI 2.0 "
-	    "is not supported by host 1.0");
-	refuse(TP("newer_minor"), "plugin " TP("newer_minor") ": ABI 1.1 is "
-	    "not supported by host 1.0");
+	    "is not supported by host 1.1");
+	refuse(TP("newer_minor"), "plugin " TP("newer_minor") ": ABI 1.2 is "
+	    "not supported by host 1.1");
 	refuse(TP("too_small"), "descriptor size");
 	refuse(TP("no_entry"), "no inbox_plugin_entry symbol");
 	refuse("tests/plugins/does_not_exist.so", "cannot load");
@@ -149,6 +150,8 @@ test_missing_functions(void **state)
 	refuse(TP("no_send_build"), "send capability but no send_build");
 	refuse(TP("no_register_build"), "INBOX_CAP_REGISTER but no "
 	    "register_build");
+	refuse(TP("half_templates"), "half_templates has templates_build but "
+	    "no templates_parse");
 }
 
 static void
@@ -216,6 +219,7 @@ test_old_minor_tail_reads_null(void **state)
 	}				 future;
 	const struct host_plugin	*p;
 	const struct inbox_plugin	*raw;
+	struct inbox_plugin		 bigger;
 	inbox_plugin_entry_fn		 entry;
 	const unsigned char		*after;
 
@@ -224,6 +228,10 @@ test_old_minor_tail_reads_null(void **state)
 	assert_non_null(p = plugin_find(reg, "old_tail"));
 	assert_int_equal(p->desc.size, PLUGIN_DESC_SIZE_1_0);
 	assert_non_null(p->desc.send_build);
+	/* This host's own 1.1 members, where the tail's bytes lie. */
+	assert_null(p->desc.templates_build);
+	assert_null(p->desc.templates_parse);
+	assert_false(plugin_has_templates(p));
 
 	*(void **)&entry = dlsym(p->dl, INBOX_PLUGIN_ENTRY);
 	assert_non_null(entry);
@@ -241,11 +249,29 @@ test_old_minor_tail_reads_null(void **state)
 	assert_ptr_equal(future.v1_0.send_build, raw->send_build);
 
 	/* A descriptor larger than the host's is cut to the host's size. */
+	bigger = p->desc;
+	bigger.size = sizeof(future);
 	memset(&future, 0xff, sizeof(future));
 	assert_int_equal(plugin_desc_copy(&future.v1_0,
-	    sizeof(struct inbox_plugin), &p->desc),
+	    sizeof(struct inbox_plugin), &bigger),
 	    sizeof(struct inbox_plugin));
 	assert_int_equal(*(const unsigned char *)&future.appended_fn, 0xff);
+}
+
+/* ABI 1.1: a plugin with both template functions lists templates. */
+static void
+test_templates(void **state)
+{
+	const struct host_plugin	*p;
+
+	(void)state;
+	assert_int_equal(plugin_registry_load(reg, TP("templates_ok")), 0);
+	assert_non_null(p = plugin_find(reg, "templates_ok"));
+	assert_int_equal(p->desc.size, sizeof(struct inbox_plugin));
+	assert_true(p->desc.size >= PLUGIN_DESC_SIZE_1_1);
+	assert_true(plugin_has_templates(p));
+	assert_int_equal(plugin_registry_load(reg, TP("good")), 0);
+	assert_false(plugin_has_templates(plugin_find(reg, "good")));
 }
 
 static void
@@ -423,6 +449,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_minor_tail_reads_null,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_templates, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_host_table, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_call, setup, teardown),
