@@ -1305,9 +1305,9 @@ def test_360dialog_refused_connect_keeps_the_registration(server, fakes,
 
 def test_360dialog_update_of_a_disconnected_channel(server, fakes,
                                                    admin_db):
-    """A disconnected channel holds no route: renaming it (or giving it
-    new credentials) only tests the credentials; it registers nothing,
-    and works although another organization connected the number since,
+    """A disconnected channel holds no route: renaming it asks nobody
+    (and new credentials are only tested); it registers nothing, and
+    works although another organization connected the number since,
     leaving that channel's registration alone."""
     alice = signup(server.url)
     acct = D360(fakes)
@@ -1327,6 +1327,13 @@ def test_360dialog_update_of_a_disconnected_channel(server, fakes,
     assert registered_secret(server, acct) == bobs
     assert route_of(admin_db, "whatsapp", acct.routing_key)["org_id"] == \
         bob.org_id
+    # New credentials for it are tested, and still register nothing.
+    new = add_token(acct)
+    r = alice.patch(url, {"credentials": {"api_key": new}})
+    assert r.status_code == 200 and r.json()["status"] == "disconnected"
+    assert len(acct.sent(new)) == 1
+    assert acct.webhook(new) is None
+    assert registered_secret(server, acct) == bobs
 
 
 # ---------------------------------------------------------------- webhook secrets
