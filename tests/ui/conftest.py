@@ -7,8 +7,10 @@ again for a second person), which are closed and checked for JavaScript
 errors afterwards. Screens are found the way people find them: by
 headings, labels and button text, not by CSS classes.
 """
+import importlib
 import os
 import shutil
+import sys
 import tempfile
 
 import pytest
@@ -17,6 +19,7 @@ from selenium.common.exceptions import (StaleElementReferenceException,
                                         TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from apiclient import PASSWORD, unique_email
@@ -168,6 +171,14 @@ class Browser:
         el.send_keys(value)
         return el
 
+    def erase(self, label, scope=None):
+        """Empties a text field as a person does (clear() fires no input
+        event, which is what the app listens to)."""
+        el = self.field(label, scope)
+        el.send_keys(Keys.CONTROL, "a")
+        el.send_keys(Keys.BACKSPACE)
+        return el
+
     def click(self, text, scope=None):
         self.button(text, scope).click()
 
@@ -232,22 +243,104 @@ class Browser:
         self.click("Log out", self.account_menu())
         self.wait_path("/login")
 
+    def nav(self, label):
+        """Follows the main navigation's link that starts with label (the
+        Inbox link also carries its unread count)."""
+        for a in self.find_all(".mainnav a"):
+            if a.text.startswith(label):
+                a.click()
+                return
+        raise AssertionError(f"no {label!r} in the main navigation")
+
+    def mark_page(self):
+        """Marks this page load; page_was_kept() then says whether what
+        changed since came without a reload."""
+        self.driver.execute_script("window.__sameLoad = true")
+
+    def page_was_kept(self):
+        return self.driver.execute_script("return window.__sameLoad === true")
+
     def js_errors(self):
-        """Console errors other than failed requests (a 401 is expected)."""
+        """Console errors other than failed requests (a 401 is expected)
+        and refused websocket connections (the live stream reconnects by
+        design: the tests check that it does)."""
         return [e["message"] for e in self.driver.get_log("browser")
                 if e["level"] == "SEVERE"
-                and "Failed to load resource" not in e["message"]]
+                and "Failed to load resource" not in e["message"]
+                and "WebSocket connection to" not in e["message"]]
+
+
+def _root_conftest(config):
+    """tests/conftest.py, the module: while the browser tests run, this
+    file holds the name "conftest" in sys.modules."""
+    path = os.path.join(ROOT, "tests", "conftest.py")
+    for plugin in config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) == path:
+            return plugin
+    raise RuntimeError("tests/conftest.py is not loaded")
+
+
+def api_tests_module(config, name):
+    """tests/api/<name>.py, for its helpers. Those modules import
+    `conftest` meaning tests/conftest.py, which is put back under that
+    name for the import."""
+    api_dir = os.path.join(ROOT, "tests", "api")
+    if api_dir not in sys.path:
+        sys.path.insert(0, api_dir)
+    mine = sys.modules.get("conftest")
+    sys.modules["conftest"] = _root_conftest(config)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.modules["conftest"] = mine
+
+
+@pytest.fixture
+def kore_nodes(request, fakes, tmp_path):
+    """start() starts another kore on the test database, configured as
+    the `server` fixture's (tests/conftest.py's Server: stop() and
+    start() it again at will); all are stopped at the end."""
+    root = _root_conftest(request.config)
+    started = []
+
+    def start():
+        env = dict(fakes.bases, PLUGINS=root.TEST_PLUGINS)
+        node = root.Server(str(tmp_path / f"kore{len(started)}"), env=env)
+        os.makedirs(node.dir)
+        started.append(node)
+        return node.start()
+
+    yield start
+    for node in started:
+        node.stop()
+        assert "died" not in node.read_log(), node.read_log()[-3000:]
+
+
+@pytest.fixture(scope="session")
+def dispatcher(request, fakes, tmp_path_factory):
+    """An inbox-dispatcher (tests/api/test_dispatcher.py's, with its short
+    timeouts and backoffs) sending what the browser tests queue to the
+    fakes; started by the first test that needs sends to go out."""
+    root = _root_conftest(request.config)
+    Dispatcher = api_tests_module(request.config, "test_dispatcher").Dispatcher
+    d = Dispatcher(tmp_path_factory.mktemp("dispatcher"),
+                   dict(fakes.bases, PLUGINS=root.TEST_PLUGINS)).start()
+    yield d
+    d.stop()
+    log = d.read_log()
+    assert "Segmentation" not in log and "AddressSanitizer" not in log
 
 
 @pytest.fixture
 def browser(server):
     """Makes browsers: browser() for a desktop, browser(360, 740) for a
-    phone, browser(tz="Asia/Tokyo") for someone elsewhere. All are closed
-    at the end, and must have logged no JS error."""
+    phone, browser(tz="Asia/Tokyo") for someone elsewhere,
+    browser(base=url) for another server. All are closed at the end, and
+    must have logged no JS error."""
     made = []
 
-    def make(width=1200, height=800, tz=None):
-        b = Browser(server.url, width, height, tz)
+    def make(width=1200, height=800, tz=None, base=None):
+        b = Browser(base or server.url, width, height, tz)
         made.append(b)
         return b
 

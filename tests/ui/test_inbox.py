@@ -1,6 +1,9 @@
-"""The inbox, read side: conversations that arrived by webhook (built and
-signed as Meta sends them, tests/fakes/webhooks.py) listed, filtered and
-read, refreshing by themselves. Sending is not in the API yet."""
+"""The inbox: conversations that arrived by webhook (built and signed as
+Meta sends them, tests/fakes/webhooks.py) listed, searched, filtered and
+read, a reply queued, assigning, closing and reopening, the phone
+layout, and what the composer offers outside the care window. Live
+updates are in test_live.py, the composer's templates, media and new
+conversations in test_composer.py."""
 import os
 import random
 import uuid
@@ -23,13 +26,19 @@ def connect(client, adapter, creds, name):
     return r.json()
 
 
-def whatsapp_channel(client, fakes, name="Shop WhatsApp"):
+def whatsapp_account(client, fakes, name="Shop WhatsApp"):
+    """A WhatsApp number of our own at the fake, connected: its phone
+    number id, business account id and the channel."""
     pnid, waba, token = digits(), digits(), "EAAG-" + uuid.uuid4().hex
     fakes.add_whatsapp_number(pnid, waba, "1555" + digits(7), "Shop", token)
-    connect(client, "whatsapp_cloud", {
+    ch = connect(client, "whatsapp_cloud", {
         "phone_number_id": pnid, "business_account_id": waba,
         "access_token": token}, name)
-    return pnid
+    return pnid, waba, ch
+
+
+def whatsapp_channel(client, fakes, name="Shop WhatsApp"):
+    return whatsapp_account(client, fakes, name)[0]
 
 
 def messenger_channel(client, fakes, name="Shop Page"):
@@ -155,20 +164,56 @@ def test_inbox_on_a_phone_shows_one_pane_at_a_time(browser, server, fakes):
     b.wait_for("[data-testid=conversation]")
 
 
-def test_whatsapp_outside_the_care_window_says_why(browser, server, fakes):
+def test_search_unread_assign_close_and_reopen(browser, server, fakes):
     b = browser()
-    email = b.signup(org="Late Replies")
+    email = b.signup(org="Busy Shop", name="Ada Agent")
     owner = login(server.url, email)
     pnid = whatsapp_channel(owner, fakes)
-    two_days_ago = str(int(wh.now_seconds()) - 2 * 86400)
-    whatsapp_in(server, pnid, "1555" + digits(7), "Old Olga",
-                wh.whatsapp_text("Hello from the day before yesterday",
-                                 timestamp=two_days_ago))
+    whatsapp_in(server, pnid, "1555" + digits(7), "Ann Parcel",
+                wh.whatsapp_text("Where is my parcel?"))
+    whatsapp_in(server, pnid, "1555" + digits(7), "Bob Invoice",
+                wh.whatsapp_text("Can I get an invoice?"))
     b.open("/inbox")
-    b.wait_for("[data-testid=conversation]").click()
-    b.wait_text("Hello from the day before yesterday", "[data-testid=message]")
-    b.wait_text("more than 24 hours ago", ".composer")
-    b.field("Reply").send_keys("Sorry for the wait!")
-    b.click("Send")
-    b.wait_text("template", ".composer .notice-error")
-    assert not b.find_all(".msg-out")
+    b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 2)
+    b.wait_text("2", "[data-testid=unread-total]")
+    filters = b.find(".conv-filters")
+
+    # Search: names and message text.
+    b.fill("Search", "parcel", filters)
+    b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 1)
+    assert "Ann Parcel" in conversation(b, "Ann").text
+    b.fill("Search", "zzz-nothing", filters)
+    b.wait_text("No conversations match.")
+    b.erase("Search", filters)
+    b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 2)
+
+    # Unread only: reading Bob's conversation takes it off the list.
+    b.check("Unread only", filters)
+    conversation(b, "Bob").click()
+    b.wait_text("Can I get an invoice?", "[data-testid=message]")
+    b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 1)
+    assert "Ann Parcel" in b.find("[data-testid=conversation]").text
+    b.wait_text("1", "[data-testid=unread-total]")
+    b.check("Unread only", filters)
+
+    # Assign Bob's conversation to oneself; the list filter finds it.
+    head = b.find(".thread-head")
+    b.choose("Assigned to", owner.me["user"]["id"], head)
+    b.wait_text("→ Ada Agent", "[data-testid=conversation]")
+    b.choose("Assigned to", "me", filters)
+    b.wait.until(lambda d: len(b.find_all("[data-testid=conversation]")) == 1)
+    assert "Bob Invoice" in b.find("[data-testid=conversation]").text
+
+    # Close it: gone from the open ones, found among the closed.
+    b.click("Close", head)
+    b.button("Reopen", head)
+    b.wait_text("Closed", ".thread-head")
+    b.wait_text("No conversations match.")
+    b.check("Closed", filters)
+    b.wait_text("Bob Invoice", "[data-testid=conversation]")
+    b.click("Reopen", head)
+    b.button("Close", head)
+    b.wait_text("No conversations match.")
+    cv = owner.get("/api/v1/conversations?assignee_id=" +
+                   owner.me["user"]["id"]).json()["data"]
+    assert [c["status"] for c in cv] == ["open"]

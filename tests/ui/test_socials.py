@@ -78,7 +78,7 @@ def test_connect_test_change_disconnect_reconnect_delete(browser, server, fakes)
             "text": "hello shop", "timestamp": 1763700000}]},
         headers={"X-Inbox-Secret": secret}, timeout=10)
     assert r.status_code == 200, r.text
-    b.click("Inbox")
+    b.nav("Inbox")
     b.wait_text("Cleo", "[data-testid=conversation]")
     b.click("Settings")
     b.click("Socials")

@@ -6,7 +6,7 @@ import { useLiveStatus } from "../lib/live.js";
 export function LiveStatus() {
   const status = useLiveStatus();
   return (
-    <p class="live-status" role="status" data-testid="live-status">
+    <p class="live-status" role="status" data-testid="live-status" data-state={status}>
       {status === "down" && (
         <span class="live-down" title="Live updates are interrupted; what you see may be behind. Trying again…">
           <span class="live-dot" aria-hidden="true" />
