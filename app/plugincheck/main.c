@@ -70,6 +70,7 @@ static json_t		*out_request(const struct inbox_http_request *);
 static json_t		*out_parsed(const struct inbox_parsed *);
 static json_t		*out_result(const struct inbox_result *);
 static json_t		*out_templates(const struct inbox_templates *);
+static json_t		*out_array(const char *, const char *, size_t);
 static int		 case_response(json_t *, struct inbox_http_response *,
 			    struct inbox_header **);
 static json_t		*expect_normalize(json_t *);
@@ -539,22 +540,16 @@ case_response(json_t *response, struct inbox_http_response *resp,
 static json_t *
 out_templates(const struct inbox_templates *t)
 {
-	json_error_t	 err;
 	json_t		*list, *e;
 	size_t		 i;
 
-	if (t->templates == NULL || strlen(t->templates) != t->templates_len) {
-		problem("templates is missing or not templates_len bytes");
+	if (t->templates == NULL) {
+		problem("rc 0 but no templates (\"[]\" when there are none)");
 		return (NULL);
 	}
-	list = json_loadb(t->templates, t->templates_len,
-	    JSON_REJECT_DUPLICATES, &err);
-	if (!json_is_array(list)) {
-		problem("templates is not a JSON array: %s", list == NULL ?
-		    err.text : "another type");
-		json_decref(list);
+	if ((list = out_array("templates", t->templates,
+	    t->templates_len)) == NULL)
 		return (NULL);
-	}
 	json_array_foreach(list, i, e) {
 		if (!json_is_string(json_object_get(e, "name")) ||
 		    !json_is_string(json_object_get(e, "language"))) {
@@ -569,6 +564,31 @@ out_templates(const struct inbox_templates *t)
 		return (NULL);
 	}
 	return (json_pack("{s:o, s:s?}", "templates", list, "next", t->next));
+}
+
+/*
+ * what's text (len bytes, NUL-terminated, not NULL) as a JSON array
+ * without duplicate keys, or NULL after problem().
+ */
+static json_t *
+out_array(const char *what, const char *text, size_t len)
+{
+	json_error_t	 err;
+	json_t		*v;
+
+	if (strlen(text) != len) {
+		problem("%s_len is %zu but %s is %zu bytes", what, len, what,
+		    strlen(text));
+		return (NULL);
+	}
+	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_array(v)) {
+		problem("%s is not a JSON array: %s", what, v == NULL ?
+		    err.text : "another type");
+		json_decref(v);
+		return (NULL);
+	}
+	return (v);
 }
 
 /* {"request": {...}} for a built request, or NULL after problem(). */
@@ -635,7 +655,6 @@ out_request(const struct inbox_http_request *req)
 static json_t *
 out_parsed(const struct inbox_parsed *parsed)
 {
-	json_error_t	 err;
 	json_t		*events, *keys;
 	size_t		 i, j;
 
@@ -643,19 +662,9 @@ out_parsed(const struct inbox_parsed *parsed)
 		problem("rc 0 but no events (\"[]\" when there are none)");
 		return (NULL);
 	}
-	if (strlen(parsed->events) != parsed->events_len) {
-		problem("events_len is %zu but events is %zu bytes",
-		    parsed->events_len, strlen(parsed->events));
+	if ((events = out_array("events", parsed->events,
+	    parsed->events_len)) == NULL)
 		return (NULL);
-	}
-	events = json_loadb(parsed->events, parsed->events_len,
-	    JSON_REJECT_DUPLICATES, &err);
-	if (!json_is_array(events)) {
-		problem("events is not a JSON array: %s", events == NULL ?
-		    err.text : "another type");
-		json_decref(events);
-		return (NULL);
-	}
 	if (parsed->nrouting_keys > 0 && parsed->routing_keys == NULL) {
 		problem("%zu routing keys but no array",
 		    parsed->nrouting_keys);
