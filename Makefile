@@ -3,6 +3,8 @@
 #   make run    install what is missing, build, start PostgreSQL under var/
 #               and the server on 127.0.0.1:$(PORT)
 #   make test   the same set-up against a throwaway cluster, then every suite
+#   make bench  the webhook ingestion benchmark on a cluster of its own
+#               (docs/performance.md; BENCH_SOAK=seconds, 300 by default)
 #
 # Everything the project needs comes from Debian's packages (installed here
 # when run as root) and, for the web UI, the npm registry through a lockfile.
@@ -141,6 +143,11 @@ run: build
 test: build
 	@tests/run.sh
 
+# Not part of test: about 15 minutes, and numbers rather than pass/fail.
+BENCH_SOAK	?= 300
+bench: build
+	@BENCH_SOAK=$(BENCH_SOAK) tests/bench/run.sh
+
 # Rewrap every key under a new master key (docs/deploy.md):
 #   make rotate-master-key NEW_KEY=/path/to/new.key
 # with MASTER_KEY_FILE and MIGRATE_DATABASE_URL set, or against the local
@@ -183,4 +190,4 @@ clean:
 	    app/inbox-plugin-check plugins/*.so tests/plugins/*.so
 	rm -rf tests/unit/bin
 
-.PHONY: all deps build run test test-unit fuzz-smoke rotate-master-key clean
+.PHONY: all deps build run test bench test-unit fuzz-smoke rotate-master-key clean

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make bench: the webhook ingestion benchmark (tests/bench/bench_webhooks.py,
+# docs/performance.md) on a throwaway PostgreSQL cluster of its own under
+# var/bench (port BENCH_PG_PORT, 54349 by default), set up exactly as
+# `make test` sets up var/test (conf/env.sh: master key, cluster, roles,
+# migrations). conf/pgcluster.sh creates clusters with fsync = on and
+# synchronous_commit = on; the benchmark checks both before it starts.
+#   BENCH_SOAK   soak length in seconds (300; 0 skips it)
+#   BENCH_ARGS   more options for bench_webhooks.py (see its --help)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+export VAR_DIR=$root/var/bench
+if [ -d "$VAR_DIR/pg/data" ]; then
+	conf/pgcluster.sh stop "$VAR_DIR/pg"
+fi
+rm -rf "$VAR_DIR"
+export PG_PORT=${BENCH_PG_PORT:-54349}
+unset DATABASE_URL MIGRATE_DATABASE_URL MASTER_KEY MASTER_KEY_FILE
+set -e
+. conf/env.sh
+set +e
+trap 'conf/pgcluster.sh stop "$VAR_DIR/pg"' EXIT
+
+# shellcheck disable=SC2086
+/usr/bin/python3 tests/bench/bench_webhooks.py --soak "${BENCH_SOAK:-300}" \
+    ${BENCH_ARGS:-}
