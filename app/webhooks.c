@@ -25,7 +25,14 @@
  * channels whose secret it matched. A 360dialog secret covers exactly its
  * own channel's number, which the ingest function checks before it
  * writes anything. GET is Meta's verification handshake.
- * docs/webhooks.md has the whole story, the journal and replay.
+ *
+ * Overload: a worker takes at most WEBHOOK_INFLIGHT_PER_CONN deliveries
+ * per pooled database connection at once (128 with pgsql_conn_max 8).
+ * The next one is answered 503 with Retry-After at once, before any
+ * work, instead of waiting in kore's pgsql queue for seconds: the
+ * provider delivers it again later, and nothing was acknowledged.
+ * docs/webhooks.md has the whole story, the journal and replay;
+ * docs/performance.md the measurements.
  */
 #include <time.h>
 
@@ -40,6 +47,9 @@
 #define WEBHOOK_SIG_HEADER	"x-hub-signature-256"
 #define WEBHOOK_CHALLENGE_MAX	128
 #define WEBHOOK_HEADER_KEEP	512
+#define WEBHOOK_INFLIGHT_PER_CONN	16
+#define WEBHOOK_BUSY_RETRY	"5"
+#define WEBHOOK_BUSY_LOG_MS	10000
 
 static const char SQL_INGEST[] =
     "SELECT status, body::text FROM api.webhook_ingest($1, $2::jsonb, "
@@ -75,7 +85,12 @@ struct wh_call {
 	char				 secret_hash[65];
 	char				 reason[160];	/* why it is invalid */
 	long long			 received_ms;
+	int				 counted;	/* in wh_inflight */
 };
+
+/* This worker's deliveries in progress, and those refused for it. */
+static u_int32_t	wh_inflight;
+static u_int64_t	wh_refused, wh_refused_logged_ms;
 
 static void	 wh_free(void *);
 static int	 wh_start(struct call *);
@@ -91,6 +106,7 @@ static int	 wh_secret_known(struct call *, struct wh_call *);
 static int	 wh_unseal_verify(struct wh_call *, json_t *, const char *,
 		    const char *);
 static int	 wh_fail_db(struct call *);
+static int	 wh_busy(struct call *);
 static int	 wh_invalid(struct call *, struct wh_call *);
 static int	 wh_token_eq(const char *, const char *);
 static int	 wh_secret_ok(const char *);
@@ -125,6 +141,8 @@ wh_free(void *arg)
 {
 	struct wh_call	*w = arg;
 
+	if (w->counted)
+		wh_inflight--;
 	kore_free(w->body);
 	kore_free(w->events);
 	json_decref(w->keys);
@@ -186,6 +204,11 @@ wh_start(struct call *c)
 	if (c->req->method == HTTP_METHOD_GET ||
 	    c->req->method == HTTP_METHOD_HEAD)
 		return (wh_handshake(c, w));
+	if (wh_inflight >=
+	    (u_int32_t)pgsql_conn_max * WEBHOOK_INFLIGHT_PER_CONN)
+		return (wh_busy(c));
+	wh_inflight++;
+	w->counted = 1;
 	if (wh_read_body(c, w) == -1)
 		return (CALL_DONE);
 	if (w->auth == INBOX_WEBHOOK_META_SIGNATURE)
@@ -530,6 +553,30 @@ wh_fail_db(struct call *c)
 	http_response_header(c->req, "retry-after", "5");
 	return (reply_error(c->req, 503, "DATABASE_UNAVAILABLE",
 	    "The delivery was not stored; deliver it again", NULL));
+}
+
+/*
+ * Too many deliveries in progress here: 503 before any work, so that
+ * overload is refused rather than queued. Logged at most every
+ * WEBHOOK_BUSY_LOG_MS, with the count since the last line.
+ */
+static int
+wh_busy(struct call *c)
+{
+	u_int64_t	now = kore_time_ms();
+
+	wh_refused++;
+	if (now - wh_refused_logged_ms >= WEBHOOK_BUSY_LOG_MS) {
+		kore_log(LOG_WARNING, "webhooks: %llu deliveries refused "
+		    "(503), %u in progress in this worker",
+		    (unsigned long long)wh_refused, wh_inflight);
+		wh_refused = 0;
+		wh_refused_logged_ms = now;
+	}
+	http_response_header(c->req, "retry-after", WEBHOOK_BUSY_RETRY);
+	return (reply_error(c->req, 503, "OVERLOADED",
+	    "Too many deliveries in progress; deliver it again later",
+	    NULL));
 }
 
 /* The own app secrets of the accounts the body names: try each. */
