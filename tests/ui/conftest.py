@@ -246,11 +246,15 @@ class Browser:
     def nav(self, label):
         """Follows the main navigation's link that starts with label (the
         Inbox link also carries its unread count)."""
-        for a in self.find_all(".mainnav a"):
-            if a.text.startswith(label):
-                a.click()
-                return
-        raise AssertionError(f"no {label!r} in the main navigation")
+        def find(_):
+            for a in self.find_all(".mainnav a"):
+                if a.text.startswith(label):
+                    return a
+            return False
+        try:
+            self.wait.until(find).click()
+        except TimeoutException:
+            raise AssertionError(f"no {label!r} in the main navigation")
 
     def mark_page(self):
         """Marks this page load; page_was_kept() then says whether what

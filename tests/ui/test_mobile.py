@@ -26,7 +26,8 @@ def test_phone_sized_viewport(browser, server):
     # The settings sections are all reachable on a phone.
     nav = b.find("nav[aria-label=Settings]")
     assert nav.is_displayed()
-    for name in ("Members", "Socials", "API tokens", "Audit log"):
+    for name in ("Members", "Socials", "API tokens", "Dead letters",
+                 "Audit log"):
         assert name in nav.get_attribute("textContent")
     b.fill("Email", "phone-invite@example.test")
     b.click("Create invitation")

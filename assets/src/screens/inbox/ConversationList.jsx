@@ -50,11 +50,13 @@ export function ConversationList({ channels, selectedId, composing }) {
         <SearchBox value={search} onInput={setSearch} />
         <ChannelFilter channels={channels} value={channelId} onChange={setChannelId} unread={unread} />
         <AssigneeFilter value={assignee} onChange={setAssignee} />
-        <StatusFilter value={status} onChange={setStatus} />
-        <label class="check">
-          <input type="checkbox" checked={unreadOnly} onChange={(e) => setUnreadOnly(e.currentTarget.checked)} />
-          Unread only
-        </label>
+        <div class="conv-filter-row">
+          <StatusFilter value={status} onChange={setStatus} />
+          <label class="check">
+            <input type="checkbox" checked={unreadOnly} onChange={(e) => setUnreadOnly(e.currentTarget.checked)} />
+            Unread only
+          </label>
+        </div>
       </div>
       {first.error && <ErrorState error={first.error} onRetry={first.reload} />}
       {!first.data && !first.error && <Loading />}
@@ -112,7 +114,7 @@ function ChannelFilter({ channels, value, onChange, unread }) {
     <div class="field">
       <label for={id}>Channel</label>
       <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-        <option value="">All channels{unread && unread.conversations ? ` (${unread.conversations} unread)` : ""}</option>
+        <option value="">All channels</option>
         {channels.map((ch) => {
           const n = countOf(ch.id);
           return (

@@ -44,7 +44,8 @@ export function NewConversation({ channels, pluginOf }) {
           {contact.data && <p class="row-sub">To {contactName(contact.data)}</p>}
         </div>
       </header>
-      {body}
+      {/* One scrolling column: the recipient, then the message. */}
+      <div class="new-conversation-body">{body}</div>
     </section>
   );
 }
@@ -68,7 +69,7 @@ function Recipient({ channels, pluginOf, contact }) {
 
   if (usable.length === 0) {
     return (
-      <div class="thread-body">
+      <div class="new-conversation-fields">
         <Notice kind="info">
           {contact
             ? `No connected ${familyLabel(contact.family)} account can write to ${contactName(contact)}.`
@@ -80,7 +81,7 @@ function Recipient({ channels, pluginOf, contact }) {
   }
   return (
     <>
-      <div class="thread-body new-conversation-fields">
+      <div class="new-conversation-fields">
         <div class="field">
           <label for={`${id}-channel`}>From</label>
           <select id={`${id}-channel`} value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
