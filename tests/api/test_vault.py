@@ -83,14 +83,16 @@ def db_text(admin_db, org_id):
 def assert_fails_closed(server, client, acct, channel_id, *plaintexts):
     """Every operation that needs the credentials answers 500 VAULT_ERROR
     without asking the provider or showing a secret; the channel can
-    still be read and deleted."""
+    still be read, renamed (which needs no credentials), disconnected
+    and deleted."""
     sent = len(acct.fakes.requests())
     log_before = len(server.read_log())
     url = f"{CHANNELS}/{channel_id}"
     before = client.get(url).json()
     for method, path, body in (("POST", url + "/test", None),
                                ("POST", url + "/reconnect", None),
-                               ("PATCH", url, {"name": "Renamed"})):
+                               ("PATCH", url, {"name": "Renamed",
+                                               "credentials": {}})):
         r = client.request(method, path, json=body)
         assert_error(r, 500, "VAULT_ERROR")
         for p in plaintexts:
@@ -101,6 +103,9 @@ def assert_fails_closed(server, client, acct, channel_id, *plaintexts):
     assert "does not decrypt" in log or "data key" in log, log
     for p in plaintexts:
         assert p not in log
+    r = client.patch(url, {"name": "Renamed"})
+    assert r.status_code == 200 and r.json()["name"] == "Renamed", r.text
+    assert len(acct.fakes.requests()) == sent, "a provider was asked"
     r = client.post(url + "/disconnect")
     assert r.status_code == 200 and r.json()["status"] == "disconnected"
     assert client.delete(url).status_code == 204
@@ -131,8 +136,10 @@ def test_secrets_are_sealed_not_stored(server, fakes, admin_db):
     key, version = data_key_of(admin_db, owner.org_id)
     assert len(key) == WRAPPED_LEN and key[0] == 1 and version == 1
 
-    # Sealing again (an update) uses a fresh nonce: same value, new blob.
-    r = owner.patch(f"{CHANNELS}/{ch['id']}", {"name": "Renamed"})
+    # Sealing again (an update with credentials) uses a fresh nonce:
+    # same value, new blob.
+    r = owner.patch(f"{CHANNELS}/{ch['id']}", {"credentials": {
+        "business_account_id": acct.config["business_account_id"]}})
     assert r.status_code == 200, r.text
     again = secrets_of(admin_db, ch["id"])
     assert again["access_token"][0] != stored["access_token"][0]
