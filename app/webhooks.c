@@ -26,14 +26,19 @@
  * own channel's number, which the ingest function checks before it
  * writes anything. GET is Meta's verification handshake.
  *
- * Overload: a worker takes at most WEBHOOK_INFLIGHT_PER_CONN deliveries
- * per pooled database connection at once (128 with pgsql_conn_max 8).
- * The next one is answered 503 with Retry-After at once, before any
- * work, instead of waiting in kore's pgsql queue for seconds: the
- * provider delivers it again later, and nothing was acknowledged.
- * docs/webhooks.md has the whole story, the journal and replay;
- * docs/performance.md the measurements.
+ * Load: at most pgsql_conn_max deliveries of a worker run their ingest
+ * statement at once; the others wait for a slot in a queue of their own,
+ * first come first served (kore's pgsql queue lets a request that just
+ * arrived take a connection before those woken for it, which left some
+ * deliveries waiting seconds under load). A worker takes at most
+ * WEBHOOK_INFLIGHT_PER_CONN deliveries per pooled connection (128 with
+ * pgsql_conn_max 8); the next one is answered 503 with Retry-After at
+ * once, before any work: the provider delivers it again later, and
+ * nothing was acknowledged. docs/webhooks.md has the whole story, the
+ * journal and replay; docs/performance.md the measurements.
  */
+#include <sys/queue.h>
+
 #include <time.h>
 
 #include <sodium.h>
@@ -64,6 +69,7 @@ static const char SQL_SECRET_KNOWN[] =
 #define WH_INGEST		1
 #define WH_SECRETS		2
 #define WH_SECRET_KNOWN		3
+#define WH_QUEUED		4
 
 /* What wh_parse() found. */
 #define WH_PARSED		0
@@ -85,12 +91,21 @@ struct wh_call {
 	char				 secret_hash[65];
 	char				 reason[160];	/* why it is invalid */
 	long long			 received_ms;
-	int				 counted;	/* in wh_inflight */
+	int				 counted;	/* wh_inflight */
+	int				 slot;		/* an ingest slot */
+	int				 queued;	/* in wh_queue */
+	const char			*verification;	/* while queued */
+	struct http_request		*req;
+	TAILQ_ENTRY(wh_call)		 list;
 };
 
 /* This worker's deliveries in progress, and those refused for it. */
 static u_int32_t	wh_inflight;
 static u_int64_t	wh_refused, wh_refused_logged_ms;
+
+/* Ingest slots in use, and the deliveries waiting for one, in order. */
+static u_int32_t		wh_slots;
+static TAILQ_HEAD(, wh_call)	wh_queue = TAILQ_HEAD_INITIALIZER(wh_queue);
 
 static void	 wh_free(void *);
 static int	 wh_start(struct call *);
@@ -107,6 +122,8 @@ static int	 wh_unseal_verify(struct wh_call *, json_t *, const char *,
 		    const char *);
 static int	 wh_fail_db(struct call *);
 static int	 wh_busy(struct call *);
+static int	 wh_slot_take(struct call *, struct wh_call *);
+static void	 wh_slot_release(struct wh_call *);
 static int	 wh_invalid(struct call *, struct wh_call *);
 static int	 wh_token_eq(const char *, const char *);
 static int	 wh_secret_ok(const char *);
@@ -129,6 +146,12 @@ h_webhook(struct call *c)
 		return (wh_secrets(c, w));
 	case WH_SECRET_KNOWN:
 		return (wh_secret_known(c, w));
+	case WH_QUEUED:
+		if (w->queued) {
+			http_request_sleep(c->req);
+			return (CALL_WAIT);
+		}
+		return (wh_ingest(c, w, w->verification));
 	default:
 		fatal("h_webhook: step %d", w->next);
 	}
@@ -143,6 +166,9 @@ wh_free(void *arg)
 
 	if (w->counted)
 		wh_inflight--;
+	if (w->queued)
+		TAILQ_REMOVE(&wh_queue, w, list);
+	wh_slot_release(w);
 	kore_free(w->body);
 	kore_free(w->events);
 	json_decref(w->keys);
@@ -492,6 +518,11 @@ wh_ingest(struct call *c, struct wh_call *w, const char *verification)
 	char	*m;
 	int	 rc;
 
+	if (wh_slot_take(c, w) == -1) {
+		w->verification = verification;
+		w->next = WH_QUEUED;
+		return (CALL_WAIT);
+	}
 	meta = json_pack("{s:s?, s:s?, s:s, s:o, s:I}",
 	    "adapter", w->plugin ? w->plugin->desc.name : NULL,
 	    "family", wh_family(w->plugin),
@@ -524,7 +555,7 @@ wh_ingested(struct call *c, struct wh_call *w)
 	json_t	*body;
 	int	 status;
 
-	(void)w;
+	wh_slot_release(w);
 	if (call_failed(c))
 		return (wh_fail_db(c));
 	if (call_api_result(c, &status, &body) == -1)
@@ -553,6 +584,45 @@ wh_fail_db(struct call *c)
 	http_response_header(c->req, "retry-after", "5");
 	return (reply_error(c->req, 503, "DATABASE_UNAVAILABLE",
 	    "The delivery was not stored; deliver it again", NULL));
+}
+
+/*
+ * An ingest slot for w: 0 when it has one, -1 when it waits in line (its
+ * request asleep until wh_slot_release() hands it one).
+ */
+static int
+wh_slot_take(struct call *c, struct wh_call *w)
+{
+	if (w->slot)
+		return (0);
+	if (wh_slots < pgsql_conn_max && TAILQ_EMPTY(&wh_queue)) {
+		wh_slots++;
+		w->slot = 1;
+		return (0);
+	}
+	w->req = c->req;
+	w->queued = 1;
+	TAILQ_INSERT_TAIL(&wh_queue, w, list);
+	http_request_sleep(c->req);
+	return (-1);
+}
+
+/* Hands w's slot, if it has one, to the first in line, or gives it back. */
+static void
+wh_slot_release(struct wh_call *w)
+{
+	struct wh_call	*next;
+
+	if (!w->slot)
+		return;
+	w->slot = 0;
+	if ((next = TAILQ_FIRST(&wh_queue)) != NULL) {
+		TAILQ_REMOVE(&wh_queue, next, list);
+		next->queued = 0;
+		next->slot = 1;
+		http_request_wakeup(next->req);
+	} else
+		wh_slots--;
 }
 
 /*

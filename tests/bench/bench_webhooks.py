@@ -262,12 +262,27 @@ def rss_kb(pid):
     return None
 
 
+def pg_kind(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            title = f.read().decode("utf-8", "replace")
+    except OSError:
+        return "backends"
+    if "autovacuum" in title:
+        return "autovacuum"
+    if any(k in title for k in ("checkpointer", "background writer",
+                                "walwriter", "logical replication",
+                                "stats collector", "archiver")):
+        return "background"
+    return "backends"
+
+
 def machine_busy():
-    """(busy, total) CPU ticks of the whole machine since boot."""
+    """(busy, total, steal) CPU ticks of the whole machine since boot."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]
-    return sum(v[:8]) - idle, sum(v[:8])
+    return sum(v[:8]) - idle, sum(v[:8]), v[7]
 
 
 def loadavg():
@@ -290,10 +305,29 @@ class Meter:
         workers = {p: proc_stat(p) for p in self.workers()}
         kore = sum(st[1] for st in workers.values() if st)
         pm = proc_stat(self.pg_pid)
-        pg = pm[1] + pm[2] + sum(
-            (proc_stat(p) or (0, 0, 0))[1] for p in children(self.pg_pid))
+        # PostgreSQL: the postmaster, its children, and the children it
+        # reaped (connections and autovacuum workers that ended).
+        procs = {}
+        for p in children(self.pg_pid):
+            st = proc_stat(p)
+            if st:
+                procs[p] = (pg_kind(p), st[1])
+        pg = pm[1] + pm[2] + sum(t for _, t in procs.values())
         return {"t": time.monotonic(), "kore": kore, "workers": workers,
-                "pg": pg, "machine": machine_busy(), "load": loadavg()}
+                "pg": pg, "pg_procs": procs, "machine": machine_busy(),
+                "load": loadavg()}
+
+    @staticmethod
+    def pg_kinds(a, b):
+        """PostgreSQL's CPU ticks between two snaps by kind of process:
+        the backends serving connections, autovacuum, the WAL writer,
+        checkpointer and other background processes, and "ended": what
+        processes that ended meanwhile used (pgbench's connections)."""
+        kinds = {"backends": 0, "autovacuum": 0, "background": 0}
+        for p, (kind, t) in b["pg_procs"].items():
+            kinds[kind] += t - a["pg_procs"].get(p, (kind, 0))[1]
+        kinds["ended"] = b["pg"] - a["pg"] - sum(kinds.values())
+        return kinds
 
     @staticmethod
     def delta(a, b, used_by_us):
@@ -301,6 +335,7 @@ class Meter:
         machine used meanwhile (in cores)."""
         wall = b["t"] - a["t"]
         busy = (b["machine"][0] - a["machine"][0]) / HZ
+        steal = (b["machine"][2] - a["machine"][2]) / HZ
         kore = (b["kore"] - a["kore"]) / HZ
         pg = (b["pg"] - a["pg"]) / HZ
         other = max(0.0, busy - kore - pg - used_by_us)
@@ -309,7 +344,10 @@ class Meter:
                   "(%s -> %s)" % (sorted(a["workers"]), sorted(b["workers"])))
         return {"wall_s": round(wall, 3), "kore_cpu_s": round(kore, 3),
                 "pg_cpu_s": round(pg, 3),
+                "pg_cpu_by_kind_s": {k: round(v / HZ, 3) for k, v in
+                                     Meter.pg_kinds(a, b).items()},
                 "machine_busy_cores": round(busy / wall, 2),
+                "steal_cores": round(steal / wall, 2),
                 "other_cores": round(other / wall, 2),
                 "load_before": a["load"], "load_after": b["load"]}
 
@@ -353,26 +391,33 @@ class Bench:
 
     def committed_since(self, mark):
         """Deliveries committed after mark: how many, the span of their
-        arrival times, and how many new messages and routed keys."""
-        n, span = self.sql(
+        arrival times, how many new messages and routed keys, and how long
+        they spent in kore before their statement began (recorded_at is
+        the transaction's now(), received_at when kore had the request),
+        p50 and p99 in ms."""
+        n, span, waits = self.sql(
             "SELECT count(*), extract(epoch FROM max(received_at) - "
-            "min(received_at)) FROM webhook_deliveries WHERE id > %s",
-            mark[0])
+            "min(received_at)), percentile_cont(ARRAY[0.5, 0.99]) WITHIN "
+            "GROUP (ORDER BY extract(epoch FROM recorded_at - received_at))"
+            " FROM webhook_deliveries WHERE id > %s", mark[0])
         msgs = self.sql("SELECT count(*) FROM messages")[0] - mark[1]
         routed = self.sql(
             "SELECT count(*) FROM webhook_delivery_keys WHERE delivery_id "
             "> %s AND outcome = 'routed' AND (result ->> 'message')::int "
             "= 1", mark[0])[0]
-        return n, float(span or 0), msgs, routed
+        waits = [round(x * 1000, 2) for x in waits] if waits else [0, 0]
+        return n, float(span or 0), msgs, routed, waits
 
     def wrk(self, requests_file, connections, seconds, statuses=False,
-            delay_ms=None, cycle=False):
+            delay_ms=None, cycle=False, backoff_ms=None):
         env = dict(os.environ, BENCH_REQUESTS=requests_file,
                    BENCH_THREADS=str(WRK_THREADS))
         if statuses:
             env["BENCH_STATUSES"] = "1"
         if delay_ms:
             env["BENCH_DELAY_MS"] = str(delay_ms)
+        if backoff_ms:
+            env["BENCH_BACKOFF_MS"] = str(backoff_ms)
         out, err, cpu = run_child(
             ["wrk", "-t%d" % WRK_THREADS, "-c%d" % connections,
              "-d%ds" % seconds, "--timeout", "30s", "-s", LUA,
@@ -396,7 +441,7 @@ class Bench:
         return path
 
     def webhook(self, connections, seconds, name="webhook", statuses=False,
-                delay_ms=None, count=None, during=None):
+                delay_ms=None, count=None, during=None, backoff_ms=None):
         """(a): wrk posting distinct signed deliveries."""
         path = self.deliveries_file(
             "%s-%d" % (name, connections),
@@ -405,19 +450,22 @@ class Bench:
         a = self.meter.snap()
         if during:
             during.start()
-        w = self.wrk(path, connections, seconds, statuses, delay_ms)
+        w = self.wrk(path, connections, seconds, statuses, delay_ms,
+                     backoff_ms=backoff_ms)
         if during:
             during.stop()
         time.sleep(0.5)        # what was in flight when wrk stopped
         b = self.meter.snap()
         os.unlink(path)
-        n, span, msgs, routed = self.committed_since(mark)
+        n, span, msgs, routed, waits = self.committed_since(mark)
         r = {"connections": connections, "seconds": seconds,
-             "committed": n, "new_messages": msgs, "routed_new": routed,
+             "backoff_ms": backoff_ms, "committed": n, "new_messages": msgs, "routed_new": routed,
              "rate": round(n / span, 1) if span else 0.0,
              "answered_2xx": w["requests"] - w["non_2xx"],
              "p50_ms": w["latency_us"]["p50"] / 1000,
-             "p99_ms": w["latency_us"]["p99"] / 1000, "wrk": w}
+             "p99_ms": w["latency_us"]["p99"] / 1000,
+             "in_kore_p50_ms": waits[0], "in_kore_p99_ms": waits[1],
+             "wrk": w}
         r.update(Meter.delta(a, b, w["wrk_cpu_s"]))
         per = max(n, 1)
         r["kore_us_per_req"] = round(r["kore_cpu_s"] / per * 1e6, 1)
@@ -492,7 +540,7 @@ class Bench:
             "-D", "meta=" + meta, "-D", "events=" + events,
             "-D", "body=" + body, os.environ["DATABASE_URL"]])
         b = self.meter.snap()
-        n, _, msgs, routed = self.committed_since(mark)
+        n, _, msgs, routed, _ = self.committed_since(mark)
         lat = []
         for f in glob.glob(os.path.join(logs, "tx.*")):
             with open(f) as fh:
@@ -632,6 +680,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=5, help="seconds")
     ap.add_argument("--overload", default="512",
                     help="connection counts for the overload runs")
+    ap.add_argument("--backoff", type=int, default=200,
+                    help="ms a connection waits after a 503 (overload)")
     ap.add_argument("--soak", type=int, default=300, help="seconds (0: no)")
     ap.add_argument("--soak-rate", type=float, default=0,
                     help="deliveries/s (0: a third of (a) at 32)")
@@ -682,11 +732,15 @@ def main():
         res["health"].append(bench.trivial(32, args.seconds,
                                            "/api/v1/health"))
         show("  health@32  ", res["health"][-1])
+        # Overload: wrk sending again at once after a refusal (a storm
+        # no provider makes), then backing off --backoff ms after one.
         for c in [int(x) for x in args.overload.split(",") if x]:
-            res["overload"].append(bench.webhook(c, args.seconds,
-                                                 name="overload",
-                                                 statuses=True))
-            show("overload %4d" % c, res["overload"][-1])
+            for backoff in (None, args.backoff):
+                res["overload"].append(bench.webhook(
+                    c, args.seconds, name="overload", statuses=True,
+                    backoff_ms=backoff))
+                show("overload %4d%s" % (c, ", backoff" if backoff else ""),
+                     res["overload"][-1])
         if args.soak:
             at32 = [r for r in res["webhook"] if r["connections"] == 32]
             rate = args.soak_rate or max(50.0, (at32[0]["rate"] if at32
@@ -731,24 +785,28 @@ def kore_conf():
 
 
 def exactly_once(bench, start):
-    """Every delivery of this run journaled once, routed, with one new
-    message."""
+    """Every delivery of this run journaled, routed, and its message stored
+    once: as many new messages as distinct bodies (a body sent again, when
+    wrk ran out of new ones, is a duplicate and adds nothing)."""
     keys = bench.sql("SELECT count(*) FILTER (WHERE outcome <> 'routed'), "
                      "count(*) FILTER (WHERE outcome = 'routed' AND "
-                     "coalesce((result ->> 'message')::int, 0) <> 1), "
-                     "count(*) FROM webhook_delivery_keys "
-                     "WHERE delivery_id > %s", start[0])
+                     "coalesce((result ->> 'message')::int, 0) + "
+                     "coalesce((result ->> 'duplicate')::int, 0) <> 1), "
+                     "count(DISTINCT d.body_sha256) FROM "
+                     "webhook_delivery_keys k JOIN webhook_deliveries d "
+                     "ON d.id = k.delivery_id WHERE k.delivery_id > %s",
+                     start[0])
     dup = bench.sql("SELECT count(*) FROM (SELECT provider_message_id FROM "
                     "messages GROUP BY org_id, channel_id, "
                     "provider_message_id HAVING count(*) > 1) d")[0]
     deliveries = bench.sql("SELECT count(*) FROM webhook_deliveries "
                            "WHERE id > %s", start[0])[0]
     messages = bench.sql("SELECT count(*) FROM messages")[0] - start[1]
-    out = {"deliveries": deliveries, "messages": messages,
-           "keys_not_routed": keys[0], "keys_without_one_new_message":
-           keys[1], "duplicate_messages": dup}
+    out = {"deliveries": deliveries, "distinct_bodies": keys[2],
+           "messages": messages, "keys_not_routed": keys[0],
+           "keys_not_one_message": keys[1], "duplicate_messages": dup}
     out["ok"] = (keys[0] == 0 and keys[1] == 0 and dup == 0 and
-                 messages == deliveries)
+                 messages == keys[2])
     return out
 
 
@@ -758,11 +816,15 @@ def show(label, r):
         extra = " statuses %s" % r["wrk"]["statuses"]
     elif r.get("non_2xx") or r.get("wrk", {}).get("non_2xx"):
         extra = " non-2xx %d" % (r.get("non_2xx") or r["wrk"]["non_2xx"])
+    if "in_kore_p99_ms" in r:
+        extra = " in kore p50/p99 %.1f/%.1f ms%s" % (
+            r["in_kore_p50_ms"], r["in_kore_p99_ms"], extra)
+    kinds = "/".join("%.2f" % v for v in r["pg_cpu_by_kind_s"].values())
     print("%s %9.1f/s  p50 %7.2f ms  p99 %7.2f ms  kore %6.1f us  "
-          "pg %7.1f us  other %.2f cores%s" % (
+          "pg %7.1f us (s: %s)  other %.2f steal %.2f%s" % (
               label, r["rate"], r["p50_ms"], r["p99_ms"],
-              r["kore_us_per_req"], r["pg_us_per_req"], r["other_cores"],
-              extra))
+              r["kore_us_per_req"], r["pg_us_per_req"], kinds,
+              r["other_cores"], r["steal_cores"], extra))
 
 
 def ratios(res):
@@ -844,12 +906,14 @@ def markdown(res):
             r["a_over_c"]))
     if res["overload"]:
         L += ["", "Overload:", "",
-              "| conns | committed/s | p50 ms | p99 ms | max ms | "
-              "answers by status | acknowledged, not committed |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+              "| conns | after a 503 | committed/s | p50 ms | p99 ms | "
+              "max ms | answers by status | acknowledged, not committed |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for o in res["overload"]:
-            L.append("| %d | %.0f | %.1f | %.1f | %.1f | %s | %d |" % (
-                o["connections"], o["rate"], o["p50_ms"], o["p99_ms"],
+            L.append("| %d | %s | %.0f | %.1f | %.1f | %.1f | %s | %d |" % (
+                o["connections"], "waits %d ms" % o["backoff_ms"]
+                if o["backoff_ms"] else "sends again at once",
+                o["rate"], o["p50_ms"], o["p99_ms"],
                 o["wrk"]["latency_us"]["max"] / 1000,
                 ", ".join("%s: %d" % kv for kv in
                           o["wrk"]["statuses"].items()),
@@ -867,12 +931,15 @@ def markdown(res):
               "RSS samples (s, kB): " + ", ".join(
                   "%s: %d" % (t, kb) for t, kb in r["samples"])]
     e = res["exactly_once"]
-    L += ["", "Exactly once: %d deliveries, %d messages, %d keys not "
-          "routed, %d without exactly one new message, %d duplicate "
-          "messages: %s. Worker deaths in the kore log: %d." % (
-              e["deliveries"], e["messages"], e["keys_not_routed"],
-              e["keys_without_one_new_message"], e["duplicate_messages"],
-              "ok" if e["ok"] else "FAILED", res["worker_deaths"]), ""]
+    L += ["", "Exactly once: %d deliveries committed (%d distinct "
+          "bodies; the rest sent again after wrk wrapped around), %d new "
+          "messages, %d keys not routed, %d keys with other than one "
+          "message or duplicate, %d messages stored twice: %s. Worker "
+          "deaths in the kore log: %d." % (
+              e["deliveries"], e["distinct_bodies"], e["messages"],
+              e["keys_not_routed"], e["keys_not_one_message"],
+              e["duplicate_messages"], "ok" if e["ok"] else "FAILED",
+              res["worker_deaths"]), ""]
     return "\n".join(L)
 
 

@@ -12,6 +12,9 @@
 --                   request (a moderate, steady rate for the soak)
 --   BENCH_STATUSES  if set, count the answers by HTTP status (costs wrk
 --                   some CPU: only for the overload runs)
+--   BENCH_BACKOFF_MS  if set (with BENCH_STATUSES), after a 429 or 503 the
+--                   thread's next request waits this long, as a provider
+--                   backs off; without it wrk sends the next at once
 --
 -- A thread that has sent all of its requests starts again from its first
 -- and counts the wrap (the driver sizes the file so that it does not).
@@ -47,10 +50,20 @@ function init(args)
   end
 end
 
+local refused = 0
 if os.getenv("BENCH_DELAY_MS") then
   local ms = tonumber(os.getenv("BENCH_DELAY_MS"))
   function delay()
     return ms
+  end
+elseif os.getenv("BENCH_BACKOFF_MS") then
+  local ms = tonumber(os.getenv("BENCH_BACKOFF_MS"))
+  function delay()
+    if refused > 0 then
+      refused = refused - 1
+      return ms
+    end
+    return 0
   end
 end
 
@@ -65,6 +78,9 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status == 429 or status == 503 then
+    refused = refused + 1
+  end
 end
 
 function done(summary, latency, requests)
