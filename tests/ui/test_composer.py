@@ -5,8 +5,7 @@ provider, whose received request is checked."""
 import pytest
 
 import webhooks as wh
-from apiclient import login
-from test_inbox import digits, whatsapp_account, whatsapp_in
+from test_inbox import digits, whatsapp_in, whatsapp_shop
 
 TEMPLATES = {"data": [
     {"id": "1001", "name": "order_update", "language": "en_US",
@@ -56,9 +55,7 @@ def rules(fakes):
 def test_outside_the_window_a_template_is_picked_and_filled(
         browser, server, fakes, dispatcher, rules):
     b = browser()
-    email = b.signup(org="Template Shop")
-    owner = login(server.url, email)
-    pnid, waba, ch = whatsapp_account(owner, fakes)
+    owner, pnid, waba, ch = whatsapp_shop(b, fakes, "Template Shop")
     rules("GET", rf"/{waba}/message_templates$", status=200, body=TEMPLATES,
           times=None)
     r = owner.get(f"/api/v1/channels/{ch['id']}/templates")
@@ -117,9 +114,7 @@ def test_outside_the_window_a_template_is_picked_and_filled(
 def test_a_template_by_hand_when_the_list_cannot_be_had(
         browser, server, fakes, dispatcher, rules):
     b = browser()
-    email = b.signup(org="Manual Templates")
-    owner = login(server.url, email)
-    pnid, waba, ch = whatsapp_account(owner, fakes)
+    owner, pnid, waba, ch = whatsapp_shop(b, fakes, "Manual Templates")
     rules("GET", rf"/{waba}/message_templates$", status=500,
           body={"error": {"message": "An unknown error occurred",
                           "type": "OAuthException", "code": 1}}, times=None)
@@ -149,9 +144,7 @@ def test_a_template_by_hand_when_the_list_cannot_be_had(
 
 def test_media_by_link(browser, server, fakes, dispatcher):
     b = browser()
-    email = b.signup(org="Media Shop")
-    owner = login(server.url, email)
-    pnid, _, _ = whatsapp_account(owner, fakes)
+    _, pnid, _, _ = whatsapp_shop(b, fakes, "Media Shop")
     customer = "1555" + digits(7)
     whatsapp_in(server, pnid, customer, "Mia Media",
                 wh.whatsapp_text("Can you send the invoice?"))
@@ -195,9 +188,7 @@ def test_media_by_link(browser, server, fakes, dispatcher):
 def test_a_new_conversation_from_the_inbox(browser, server, fakes,
                                           dispatcher):
     b = browser()
-    email = b.signup(org="Outreach")
-    owner = login(server.url, email)
-    pnid, _, _ = whatsapp_account(owner, fakes, name="Sales line")
+    _, pnid, _, _ = whatsapp_shop(b, fakes, "Outreach", channel="Sales line")
     b.open("/inbox")
     b.wait_text("No conversations here yet.")
     b.click("New conversation")

@@ -1,8 +1,7 @@
 """Contacts: listed and searched, one opened and edited (display name,
 tags, pinned, blocked), its conversations, and writing to it."""
 import webhooks as wh
-from apiclient import login
-from test_inbox import digits, whatsapp_channel, whatsapp_in
+from test_inbox import digits, whatsapp_in, whatsapp_shop
 
 
 def rows(b):
@@ -11,9 +10,7 @@ def rows(b):
 
 def test_contacts_searched_edited_and_written_to(browser, server, fakes):
     b = browser()
-    email = b.signup(org="Contact Co")
-    owner = login(server.url, email)
-    pnid = whatsapp_channel(owner, fakes)
+    owner, pnid, _, _ = whatsapp_shop(b, fakes, "Contact Co")
     carla = "1555" + digits(7)
     whatsapp_in(server, pnid, carla, "Carla Customer",
                 wh.whatsapp_text("Hi, it's Carla"))

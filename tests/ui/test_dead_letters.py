@@ -4,9 +4,8 @@ owners and admins with why and when; queued again, it goes out."""
 import time
 
 import webhooks as wh
-from apiclient import login
 from providers import graph_error
-from test_inbox import digits, whatsapp_channel, whatsapp_in
+from test_inbox import digits, whatsapp_in, whatsapp_shop
 
 
 def wait_status(client, message_id, statuses, timeout=15):
@@ -22,9 +21,7 @@ def wait_status(client, message_id, statuses, timeout=15):
 def test_a_dead_letter_is_shown_and_queued_again(browser, server, fakes,
                                                  dispatcher):
     b = browser()
-    email = b.signup(org="Dead Letter Office")
-    owner = login(server.url, email)
-    pnid = whatsapp_channel(owner, fakes)
+    owner, pnid, _, _ = whatsapp_shop(b, fakes, "Dead Letter Office")
     whatsapp_in(server, pnid, "1555" + digits(7), "Nora Number",
                 wh.whatsapp_text("Please call me back"))
     rule = fakes.program("POST", rf"/{pnid}/messages$", status=400,

@@ -41,6 +41,15 @@ def whatsapp_channel(client, fakes, name="Shop WhatsApp"):
     return whatsapp_account(client, fakes, name)[0]
 
 
+def whatsapp_shop(b, fakes, org, name="Ann Owner", channel="Shop WhatsApp"):
+    """Signs up in browser b as the owner of org, with a WhatsApp number
+    of its own connected: the owner's API client, then what
+    whatsapp_account() gives."""
+    email = b.signup(org=org, name=name)
+    owner = login(b.base, email)
+    return (owner, *whatsapp_account(owner, fakes, channel))
+
+
 def messenger_channel(client, fakes, name="Shop Page"):
     page, token = digits(), "EAAG-page-" + uuid.uuid4().hex
     fakes.add_page(page, "Page " + page, token)
@@ -146,9 +155,7 @@ def test_conversations_listed_filtered_and_read(browser, server, fakes):
 
 def test_inbox_on_a_phone_shows_one_pane_at_a_time(browser, server, fakes):
     b = browser(360, 740)
-    email = b.signup(org="Pocket Inbox")
-    owner = login(server.url, email)
-    pnid = whatsapp_channel(owner, fakes)
+    _, pnid, _, _ = whatsapp_shop(b, fakes, "Pocket Inbox")
     whatsapp_in(server, pnid, "1555" + digits(7), "Phil Phone",
                 wh.whatsapp_text("Can you see me on a phone?"))
     b.open("/inbox")
@@ -166,9 +173,7 @@ def test_inbox_on_a_phone_shows_one_pane_at_a_time(browser, server, fakes):
 
 def test_search_unread_assign_close_and_reopen(browser, server, fakes):
     b = browser()
-    email = b.signup(org="Busy Shop", name="Ada Agent")
-    owner = login(server.url, email)
-    pnid = whatsapp_channel(owner, fakes)
+    owner, pnid, _, _ = whatsapp_shop(b, fakes, "Busy Shop", name="Ada Agent")
     whatsapp_in(server, pnid, "1555" + digits(7), "Ann Parcel",
                 wh.whatsapp_text("Where is my parcel?"))
     whatsapp_in(server, pnid, "1555" + digits(7), "Bob Invoice",

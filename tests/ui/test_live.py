@@ -6,9 +6,7 @@ the socket drops, the page reconnects and catches up on what it missed.
 
 window.__sameLoad (Browser.mark_page) proves nothing was reloaded."""
 import webhooks as wh
-from apiclient import login
-from test_inbox import (conversation, digits, post, whatsapp_channel,
-                        whatsapp_in)
+from test_inbox import conversation, digits, post, whatsapp_in, whatsapp_shop
 
 
 def wait_live(b, state="up"):
@@ -42,9 +40,7 @@ def wait_tick(b, text, label):
 def test_a_conversation_arrives_live_and_its_ticks_advance(
         browser, server, fakes, dispatcher):
     b = browser()
-    email = b.signup(org="Live Co", name="Lou Live")
-    owner = login(server.url, email)
-    pnid = whatsapp_channel(owner, fakes)
+    _, pnid, _, _ = whatsapp_shop(b, fakes, "Live Co", name="Lou Live")
     b.open("/inbox")
     b.wait_text("No conversations here yet.")
     wait_live(b)
@@ -98,9 +94,7 @@ def test_after_a_drop_it_reconnects_and_catches_up(browser, fakes,
     # goes down for a while; webhooks keep arriving at `far`.
     near, far = kore_nodes(), kore_nodes()
     b = browser(base=near.url)
-    email = b.signup(org="Flaky Server")
-    owner = login(near.url, email)
-    pnid = whatsapp_channel(owner, fakes)
+    _, pnid, _, _ = whatsapp_shop(b, fakes, "Flaky Server")
     customer = "1555" + digits(7)
     whatsapp_in(far, pnid, customer, "Rita Reconnect",
                 wh.whatsapp_text("First message"))

@@ -6,6 +6,7 @@ import { useState } from "preact/hooks";
 import { Field } from "../components/Field.jsx";
 import { Form } from "../components/Form.jsx";
 import { Page } from "../components/Page.jsx";
+import { Paged } from "../components/Paged.jsx";
 import { EmptyState, Resource } from "../components/States.jsx";
 import { Time } from "../components/Time.jsx";
 import { api } from "../lib/api.js";
@@ -152,41 +153,34 @@ function CheckField({ label, name, checked, hint }) {
 }
 
 function ContactConversations({ contactId }) {
-  const { first, items, next, more } = usePaged("/conversations", { contact_id: contactId, limit: 20 });
+  const paged = usePaged("/conversations", { contact_id: contactId, limit: 20 });
   return (
     <section aria-labelledby="contact-conv-heading">
       <h2 id="contact-conv-heading">Conversations</h2>
-      <Resource
-        res={first}
-        isEmpty={() => items.length === 0}
+      <Paged
+        paged={paged}
+        moreLabel="Load more conversations"
         empty={<EmptyState title="No conversations with them yet." />}
       >
-        {() => (
-          <>
-            <ul class="rows" aria-labelledby="contact-conv-heading">
-              {items.map((cv) => (
-                <li class="row" key={cv.id} data-testid="contact-conversation">
-                  <div class="row-main">
-                    <a class="row-title" href={`#/inbox/${cv.id}`}>
-                      {cv.channel ? `${familyLabel(cv.channel.family)} · ${cv.channel.name}` : "Conversation"}
-                      {cv.status === "closed" && <span class="badge badge-muted">Closed</span>}
-                    </a>
-                    <p class="row-text">{preview(cv.last_message)}</p>
-                  </div>
-                  <span class="row-sub">
-                    <Time iso={cv.last_message_at} relative />
-                  </span>
-                </li>
-              ))}
-            </ul>
-            {next && (
-              <button type="button" class="btn list-more" onClick={() => more.run(next)}>
-                {more.busy ? "Loading…" : "Load more conversations"}
-              </button>
-            )}
-          </>
+        {(items) => (
+          <ul class="rows" aria-labelledby="contact-conv-heading">
+            {items.map((cv) => (
+              <li class="row" key={cv.id} data-testid="contact-conversation">
+                <div class="row-main">
+                  <a class="row-title" href={`#/inbox/${cv.id}`}>
+                    {cv.channel ? `${familyLabel(cv.channel.family)} · ${cv.channel.name}` : "Conversation"}
+                    {cv.status === "closed" && <span class="badge badge-muted">Closed</span>}
+                  </a>
+                  <p class="row-text">{preview(cv.last_message)}</p>
+                </div>
+                <span class="row-sub">
+                  <Time iso={cv.last_message_at} relative />
+                </span>
+              </li>
+            ))}
+          </ul>
         )}
-      </Resource>
+      </Paged>
     </section>
   );
 }

@@ -2,11 +2,13 @@
 // organization, one per person and network, newest first, searched by
 // name, username or id and filtered (pinned, blocked), a page at a time.
 // Each opens its page (Contact.jsx).
-import { useId, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 
+import { Field } from "../components/Field.jsx";
 import { Page } from "../components/Page.jsx";
-import { EmptyState, ErrorState, Loading } from "../components/States.jsx";
-import { Notice } from "../components/Notice.jsx";
+import { Paged } from "../components/Paged.jsx";
+import { SearchField } from "../components/SearchField.jsx";
+import { EmptyState } from "../components/States.jsx";
 import { useDebounced, usePaged } from "../lib/hooks.js";
 import { contactName, familyLabel } from "./inbox/labels.js";
 
@@ -19,60 +21,48 @@ const SHOW = {
 };
 
 export function Contacts() {
-  const id = useId();
   const [search, setSearch] = useState("");
   const [show, setShow] = useState("all");
   const q = useDebounced(search.trim());
   const filters = { q, ...SHOW[show], limit: PAGE };
-  const { first, items, next, more } = usePaged("/contacts", filters);
+  const paged = usePaged("/contacts", filters);
 
   return (
     <Page title="Contacts" intro="The people your team talks to, one per network. Open one to name, tag, pin or block them.">
       <div class="list-filters" role="search">
-        <div class="field">
-          <label for={`${id}-q`}>Search contacts</label>
-          <input
-            id={`${id}-q`}
-            type="search"
-            value={search}
-            maxLength={200}
-            placeholder="Name, username, phone number or id"
-            onInput={(e) => setSearch(e.currentTarget.value)}
-          />
-        </div>
-        <div class="field">
-          <label for={`${id}-show`}>Show</label>
-          <select id={`${id}-show`} value={show} onChange={(e) => setShow(e.currentTarget.value)}>
-            <option value="all">Everyone</option>
-            <option value="pinned">Pinned</option>
-            <option value="blocked">Blocked</option>
-          </select>
-        </div>
+        <SearchField
+          label="Search contacts"
+          value={search}
+          onSearch={setSearch}
+          placeholder="Name, username, phone number or id"
+        />
+        <Field label="Show" as="select" value={show} onChange={(e) => setShow(e.currentTarget.value)}>
+          <option value="all">Everyone</option>
+          <option value="pinned">Pinned</option>
+          <option value="blocked">Blocked</option>
+        </Field>
       </div>
-      {first.error && <ErrorState error={first.error} onRetry={first.reload} />}
-      {!first.data && !first.error && <Loading />}
-      {first.data && items.length === 0 && (
-        <EmptyState title={q || show !== "all" ? "No contacts match." : "No contacts yet."}>
-          {q || show !== "all" ? (
-            <p>Try another search.</p>
-          ) : (
-            <p>People appear here when they write to a connected account, or when you write to them first.</p>
-          )}
-        </EmptyState>
-      )}
-      {items.length > 0 && (
-        <ul class="rows" aria-label="Contacts" aria-busy={first.loading ? "true" : undefined}>
-          {items.map((c) => (
-            <ContactRow key={c.id} contact={c} />
-          ))}
-        </ul>
-      )}
-      {more.error && <Notice kind="error">{more.error.message}</Notice>}
-      {next && (
-        <button type="button" class="btn list-more" onClick={() => more.run(next)} aria-disabled={more.busy ? "true" : undefined}>
-          {more.busy ? "Loading…" : "Load more contacts"}
-        </button>
-      )}
+      <Paged
+        paged={paged}
+        moreLabel="Load more contacts"
+        empty={
+          <EmptyState title={q || show !== "all" ? "No contacts match." : "No contacts yet."}>
+            {q || show !== "all" ? (
+              <p>Try another search.</p>
+            ) : (
+              <p>People appear here when they write to a connected account, or when you write to them first.</p>
+            )}
+          </EmptyState>
+        }
+      >
+        {(items) => (
+          <ul class="rows" aria-label="Contacts" aria-busy={paged.first.loading ? "true" : undefined}>
+            {items.map((c) => (
+              <ContactRow key={c.id} contact={c} />
+            ))}
+          </ul>
+        )}
+      </Paged>
     </Page>
   );
 }

@@ -3,12 +3,13 @@
 // provider, too many failed attempts, too old), the last error and when;
 // each can be queued again (POST /dead-letters/{id}/requeue), and says
 // how that went in its row.
-import { useId, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 
+import { Field } from "../components/Field.jsx";
 import { Page } from "../components/Page.jsx";
+import { Paged } from "../components/Paged.jsx";
 import { RowError } from "../components/RowError.jsx";
-import { EmptyState, ErrorState, Loading } from "../components/States.jsx";
-import { Notice } from "../components/Notice.jsx";
+import { EmptyState } from "../components/States.jsx";
 import { Time } from "../components/Time.jsx";
 import { api } from "../lib/api.js";
 import { announce, useAction, usePaged, useResource } from "../lib/hooks.js";
@@ -23,10 +24,10 @@ const REASONS = {
 };
 
 export function DeadLetters() {
-  const id = useId();
   const channels = useResource(() => api.get("/channels"), []);
   const [channelId, setChannelId] = useState("");
-  const { first, items, next, more } = usePaged("/dead-letters", { channel_id: channelId, limit: PAGE });
+  const paged = usePaged("/dead-letters", { channel_id: channelId, limit: PAGE });
+  const { first } = paged;
   const channelList = (channels.data && channels.data.data) || [];
   const channelOf = (chId) => channelList.find((ch) => ch.id === chId);
 
@@ -42,39 +43,33 @@ export function DeadLetters() {
     >
       {channelList.length > 1 && (
         <div class="list-filters">
-          <div class="field">
-            <label for={id}>Channel</label>
-            <select id={id} value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
-              <option value="">All channels</option>
-              {channelList.map((ch) => (
-                <option key={ch.id} value={ch.id}>
-                  {ch.name} ({familyLabel(ch.family)})
-                </option>
-              ))}
-            </select>
-          </div>
+          <Field label="Channel" as="select" value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
+            <option value="">All channels</option>
+            {channelList.map((ch) => (
+              <option key={ch.id} value={ch.id}>
+                {ch.name} ({familyLabel(ch.family)})
+              </option>
+            ))}
+          </Field>
         </div>
       )}
-      {first.error && <ErrorState error={first.error} onRetry={first.reload} />}
-      {!first.data && !first.error && <Loading />}
-      {first.data && items.length === 0 && (
-        <EmptyState title="No dead letters.">
-          <p>Every message was sent, or is still being tried.</p>
-        </EmptyState>
-      )}
-      {items.length > 0 && (
-        <ol class="rows" aria-label="Dead letters, newest first">
-          {items.map((m) => (
-            <DeadLetterRow key={m.id} message={m} channel={channelOf(m.channel_id)} />
-          ))}
-        </ol>
-      )}
-      {more.error && <Notice kind="error">{more.error.message}</Notice>}
-      {next && (
-        <button type="button" class="btn list-more" onClick={() => more.run(next)} aria-disabled={more.busy ? "true" : undefined}>
-          {more.busy ? "Loading…" : "Load older dead letters"}
-        </button>
-      )}
+      <Paged
+        paged={paged}
+        moreLabel="Load older dead letters"
+        empty={
+          <EmptyState title="No dead letters.">
+            <p>Every message was sent, or is still being tried.</p>
+          </EmptyState>
+        }
+      >
+        {(items) => (
+          <ol class="rows" aria-label="Dead letters, newest first">
+            {items.map((m) => (
+              <DeadLetterRow key={m.id} message={m} channel={channelOf(m.channel_id)} />
+            ))}
+          </ol>
+        )}
+      </Paged>
     </Page>
   );
 }

@@ -11,6 +11,7 @@
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 
 import { Notice } from "../../components/Notice.jsx";
+import { Segmented } from "../../components/Segmented.jsx";
 import { MediaDraft } from "./MediaDraft.jsx";
 import { sendErrorMessage, useSend } from "./send.js";
 import { TemplateDraft } from "./TemplateDraft.jsx";
@@ -26,7 +27,6 @@ const MODES = [
 // templates go now; label: the text box's name ("Reply", "Message");
 // preferred: the kind of message offered first, where the channel has it.
 export function Composer({ path, extra = {}, plugin, channelId, careWindowClosed, label = "Reply", preferred, onSent }) {
-  const id = useId();
   const caps = (plugin && plugin.capabilities) || [];
   const modes = MODES.filter(([m]) => caps.includes(m) && (!careWindowClosed || m === "template"));
   const [chosen, setChosen] = useState(preferred || null);
@@ -50,15 +50,7 @@ export function Composer({ path, extra = {}, plugin, channelId, careWindowClosed
       )}
       {!mode && !careWindowClosed && <Notice kind="info">This channel cannot send messages.</Notice>}
       {modes.length > 1 && (
-        <fieldset class="segmented composer-modes">
-          <legend>Send</legend>
-          {modes.map(([m, text]) => (
-            <label key={m} class={mode === m ? "segment segment-on" : "segment"}>
-              <input type="radio" name={`${id}-mode`} value={m} checked={mode === m} onChange={() => setChosen(m)} />
-              {text}
-            </label>
-          ))}
-        </fieldset>
+        <Segmented class="composer-modes" legend="Send" options={modes} value={mode} onChange={setChosen} />
       )}
       {shown("text") && <TextDraft {...drafts} label={label} hidden={mode !== "text"} />}
       {shown("template") && <TemplateDraft {...drafts} channelId={channelId} hidden={mode !== "template"} />}

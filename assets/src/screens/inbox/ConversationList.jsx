@@ -2,10 +2,13 @@
 // (channel, status, assignee, unread), a page at a time, kept fresh by
 // the live stream. Each conversation shows its unread count; the channel
 // filter shows each channel's.
-import { useId, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 
-import { EmptyState, ErrorState, Loading } from "../../components/States.jsx";
-import { Notice } from "../../components/Notice.jsx";
+import { Field } from "../../components/Field.jsx";
+import { Paged } from "../../components/Paged.jsx";
+import { SearchField } from "../../components/SearchField.jsx";
+import { Segmented } from "../../components/Segmented.jsx";
+import { EmptyState } from "../../components/States.jsx";
 import { Time } from "../../components/Time.jsx";
 import { useDebounced, usePaged } from "../../lib/hooks.js";
 import { touchesConversations, useLiveRefresh } from "../../lib/live.js";
@@ -13,6 +16,11 @@ import { useUnread } from "../../lib/unread.js";
 import { contactName, familyLabel, preview } from "./labels.js";
 
 const PAGE = 30;
+const STATUSES = [
+  ["open", "Open"],
+  ["closed", "Closed"],
+  ["all", "All"],
+];
 
 export function ConversationList({ channels, selectedId, composing }) {
   const [channelId, setChannelId] = useState("");
@@ -29,8 +37,8 @@ export function ConversationList({ channels, selectedId, composing }) {
     q,
     limit: PAGE,
   };
-  const { first, items, next, more } = usePaged("/conversations", filters);
-  useLiveRefresh(first.reload, touchesConversations);
+  const paged = usePaged("/conversations", filters);
+  useLiveRefresh(paged.first.reload, touchesConversations);
   const unread = useUnread();
   const filtered = Boolean(q || channelId || assignee || unreadOnly);
 
@@ -47,37 +55,52 @@ export function ConversationList({ channels, selectedId, composing }) {
         </a>
       </div>
       <div class="conv-filters">
-        <SearchBox value={search} onInput={setSearch} />
-        <ChannelFilter channels={channels} value={channelId} onChange={setChannelId} unread={unread} />
-        <AssigneeFilter value={assignee} onChange={setAssignee} />
+        <SearchField label="Search" value={search} onSearch={setSearch} placeholder="Name, number or message text" />
+        <Field label="Channel" as="select" value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
+          <option value="">All channels</option>
+          {channels.map((ch) => {
+            const n = unreadIn(unread, ch.id);
+            return (
+              <option key={ch.id} value={ch.id}>
+                {ch.name} ({familyLabel(ch.family)}){n ? ` · ${n} unread` : ""}
+              </option>
+            );
+          })}
+        </Field>
+        <Field label="Assigned to" as="select" value={assignee} onChange={(e) => setAssignee(e.currentTarget.value)}>
+          <option value="">Anyone</option>
+          <option value="me">Me</option>
+          <option value="none">Nobody</option>
+        </Field>
         <div class="conv-filter-row">
-          <StatusFilter value={status} onChange={setStatus} />
+          <Segmented legend="Status" options={STATUSES} value={status} onChange={setStatus} />
           <label class="check">
             <input type="checkbox" checked={unreadOnly} onChange={(e) => setUnreadOnly(e.currentTarget.checked)} />
             Unread only
           </label>
         </div>
       </div>
-      {first.error && <ErrorState error={first.error} onRetry={first.reload} />}
-      {!first.data && !first.error && <Loading />}
-      {first.data && items.length === 0 && (
-        <EmptyState title={emptyTitle(status, filtered)}>
-          {filtered ? <p>Try other filters or another search.</p> : <p>New messages to your connected accounts appear here.</p>}
-        </EmptyState>
-      )}
-      {items.length > 0 && (
-        <ul class="conversations" aria-labelledby="conv-heading" aria-busy={first.loading ? "true" : undefined}>
-          {items.map((c) => (
-            <ConversationItem key={c.id} conv={c} selected={c.id === selectedId} />
-          ))}
-        </ul>
-      )}
-      {more.error && <Notice kind="error">{more.error.message}</Notice>}
-      {next && (
-        <button type="button" class="btn load-more" onClick={() => more.run(next)}>
-          {more.busy ? "Loading…" : "Load more conversations"}
-        </button>
-      )}
+      <Paged
+        paged={paged}
+        moreLabel="Load more conversations"
+        empty={
+          <EmptyState title={emptyTitle(status, filtered)}>
+            {filtered ? (
+              <p>Try other filters or another search.</p>
+            ) : (
+              <p>New messages to your connected accounts appear here.</p>
+            )}
+          </EmptyState>
+        }
+      >
+        {(items) => (
+          <ul class="conversations" aria-labelledby="conv-heading" aria-busy={paged.first.loading ? "true" : undefined}>
+            {items.map((c) => (
+              <ConversationItem key={c.id} conv={c} selected={c.id === selectedId} />
+            ))}
+          </ul>
+        )}
+      </Paged>
     </section>
   );
 }
@@ -87,78 +110,10 @@ function emptyTitle(status, filtered) {
   return status === "closed" ? "No closed conversations." : "No conversations here yet.";
 }
 
-function SearchBox({ value, onInput }) {
-  const id = useId();
-  return (
-    <div class="field conv-search">
-      <label for={id}>Search</label>
-      <input
-        id={id}
-        type="search"
-        value={value}
-        maxLength={200}
-        placeholder="Name, number or message text"
-        onInput={(e) => onInput(e.currentTarget.value)}
-      />
-    </div>
-  );
-}
-
-function ChannelFilter({ channels, value, onChange, unread }) {
-  const id = useId();
-  const countOf = (chId) => {
-    const c = unread && unread.channels.find((x) => x.channel_id === chId);
-    return c ? c.conversations : 0;
-  };
-  return (
-    <div class="field">
-      <label for={id}>Channel</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-        <option value="">All channels</option>
-        {channels.map((ch) => {
-          const n = countOf(ch.id);
-          return (
-            <option key={ch.id} value={ch.id}>
-              {ch.name} ({familyLabel(ch.family)}){n ? ` · ${n} unread` : ""}
-            </option>
-          );
-        })}
-      </select>
-    </div>
-  );
-}
-
-function AssigneeFilter({ value, onChange }) {
-  const id = useId();
-  return (
-    <div class="field">
-      <label for={id}>Assigned to</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-        <option value="">Anyone</option>
-        <option value="me">Me</option>
-        <option value="none">Nobody</option>
-      </select>
-    </div>
-  );
-}
-
-function StatusFilter({ value, onChange }) {
-  const id = useId();
-  return (
-    <fieldset class="segmented">
-      <legend>Status</legend>
-      {[
-        ["open", "Open"],
-        ["closed", "Closed"],
-        ["all", "All"],
-      ].map(([v, label]) => (
-        <label key={v} class={value === v ? "segment segment-on" : "segment"}>
-          <input type="radio" name={`${id}-status`} value={v} checked={value === v} onChange={() => onChange(v)} />
-          {label}
-        </label>
-      ))}
-    </fieldset>
-  );
+// Conversations with unread messages in a channel (GET /conversations/unread).
+function unreadIn(unread, channelId) {
+  const c = unread && unread.channels.find((x) => x.channel_id === channelId);
+  return c ? c.conversations : 0;
 }
 
 function ConversationItem({ conv, selected }) {

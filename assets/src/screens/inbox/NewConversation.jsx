@@ -4,8 +4,9 @@
 // the message in their open conversation on that channel, or a new one,
 // which then opens. On WhatsApp, someone who has not written in the last
 // 24 hours can only be sent a template, so that is offered first there.
-import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
+import { Field } from "../../components/Field.jsx";
 import { ErrorState, Loading } from "../../components/States.jsx";
 import { Notice } from "../../components/Notice.jsx";
 import { api } from "../../lib/api.js";
@@ -13,6 +14,7 @@ import { useResource } from "../../lib/hooks.js";
 import { useLive } from "../../lib/live.js";
 import { hashQuery, navigate } from "../../lib/router.js";
 import { Composer } from "./Composer.jsx";
+import { ThreadHead } from "./ThreadHead.jsx";
 import { RECIPIENT_HINTS, contactName, familyLabel } from "./labels.js";
 
 const SENDS = ["text", "template", "media"];
@@ -33,17 +35,12 @@ export function NewConversation({ channels, pluginOf }) {
   }
   return (
     <section class="thread new-conversation" aria-labelledby="new-heading">
-      <header class="thread-head">
-        <a class="btn btn-quiet back-link" href="#/inbox" aria-label="Back to conversations">
-          ← Back
-        </a>
-        <div class="thread-title">
-          <h2 id="new-heading" tabIndex={-1} ref={heading}>
-            New conversation
-          </h2>
-          {contact.data && <p class="row-sub">To {contactName(contact.data)}</p>}
-        </div>
-      </header>
+      <ThreadHead
+        id="new-heading"
+        title="New conversation"
+        headingRef={heading}
+        sub={contact.data && <p class="row-sub">To {contactName(contact.data)}</p>}
+      />
       {/* One scrolling column: the recipient, then the message. */}
       <div class="new-conversation-body">{body}</div>
     </section>
@@ -52,7 +49,6 @@ export function NewConversation({ channels, pluginOf }) {
 
 function Recipient({ channels, pluginOf, contact }) {
   const live = useLive();
-  const id = useId();
   const usable = channels.filter((ch) => {
     const plugin = pluginOf(ch.adapter);
     return (
@@ -82,31 +78,22 @@ function Recipient({ channels, pluginOf, contact }) {
   return (
     <>
       <div class="new-conversation-fields">
-        <div class="field">
-          <label for={`${id}-channel`}>From</label>
-          <select id={`${id}-channel`} value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
-            {usable.map((ch) => (
-              <option key={ch.id} value={ch.id}>
-                {ch.name} ({familyLabel(ch.family)})
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for={`${id}-to`}>To</label>
-          <input
-            id={`${id}-to`}
-            value={to}
-            required
-            autocomplete="off"
-            spellcheck={false}
-            aria-describedby={`${id}-to-hint`}
-            onInput={(e) => setTo(e.currentTarget.value)}
-          />
-          <p class="hint" id={`${id}-to-hint`}>
-            {RECIPIENT_HINTS[channel.family] || "Their id on this channel."}
-          </p>
-        </div>
+        <Field label="From" as="select" value={channelId} onChange={(e) => setChannelId(e.currentTarget.value)}>
+          {usable.map((ch) => (
+            <option key={ch.id} value={ch.id}>
+              {ch.name} ({familyLabel(ch.family)})
+            </option>
+          ))}
+        </Field>
+        <Field
+          label="To"
+          value={to}
+          required
+          autocomplete="off"
+          spellcheck={false}
+          hint={RECIPIENT_HINTS[channel.family] || "Their id on this channel."}
+          onInput={(e) => setTo(e.currentTarget.value)}
+        />
         {plugin && plugin.capabilities.includes("care_window") && (
           <p class="hint">
             {plugin.capabilities.includes("template")

@@ -4,8 +4,9 @@
 // brings its new messages and status changes; it stays scrolled to the
 // newest message if the reader was there. What the reader has seen is
 // marked read (per person) while the page is visible.
-import { useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 
+import { Field } from "../../components/Field.jsx";
 import { ErrorState, Loading } from "../../components/States.jsx";
 import { Notice } from "../../components/Notice.jsx";
 import { api, query } from "../../lib/api.js";
@@ -15,6 +16,7 @@ import { useLive, useLiveRefresh } from "../../lib/live.js";
 import { Composer } from "./Composer.jsx";
 import { contactName, familyLabel } from "./labels.js";
 import { Message } from "./Message.jsx";
+import { ThreadHead } from "./ThreadHead.jsx";
 
 const PAGE = 50;
 
@@ -90,15 +92,12 @@ export function Thread({ id, pluginOf, members }) {
   const plugin = c && c.channel && pluginOf(c.channel.adapter);
   return (
     <section class="thread" aria-labelledby="thread-heading">
-      <header class="thread-head">
-        <a class="btn btn-quiet back-link" href="#/inbox" aria-label="Back to conversations">
-          ← Back
-        </a>
-        <div class="thread-title">
-          <h2 id="thread-heading" tabIndex={-1} ref={heading}>
-            {name}
-          </h2>
-          {c && (
+      <ThreadHead
+        id="thread-heading"
+        title={name}
+        headingRef={heading}
+        sub={
+          c && (
             <p class="row-sub">
               {[
                 c.channel && `${familyLabel(c.channel.family)} · ${c.channel.name}`,
@@ -115,8 +114,9 @@ export function Thread({ id, pluginOf, members }) {
                 </>
               )}
             </p>
-          )}
-        </div>
+          )
+        }
+      >
         {c && (
           <ConversationActions
             conv={c}
@@ -127,7 +127,7 @@ export function Thread({ id, pluginOf, members }) {
             }}
           />
         )}
-      </header>
+      </ThreadHead>
       {conv.error && <ErrorState error={conv.error} onRetry={conv.reload} />}
       <div class="thread-body" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label={`Messages with ${name}`}>
         {next && (
@@ -176,58 +176,48 @@ export function Thread({ id, pluginOf, members }) {
 
 // Assign to a member (or nobody), close, reopen: PATCH /conversations/{id}.
 function ConversationActions({ conv, members, onChanged }) {
-  const id = useId();
   const change = useAction(async (patch, done) => {
     const updated = await api.patch(`/conversations/${conv.id}`, patch);
     onChanged(updated);
     announce(done(updated));
   });
   const assigneeId = conv.assignee ? conv.assignee.id : "";
+  const closed = conv.status === "closed";
   // Someone assigned who is no longer in the list is still shown.
   const options = members ? [...members] : [];
   if (conv.assignee && !options.some((m) => m.id === assigneeId)) options.push(conv.assignee);
   return (
     <div class="thread-actions">
       {members && (
-        <div class="field thread-assign">
-          <label for={id}>Assigned to</label>
-          <select
-            id={id}
-            value={assigneeId}
-            aria-busy={change.busy ? "true" : undefined}
-            onChange={(e) => {
-              const value = e.currentTarget.value || null;
-              change.run({ assignee_id: value }, (u) => (u.assignee ? `Assigned to ${u.assignee.name}` : "Unassigned"));
-            }}
-          >
-            <option value="">Nobody</option>
-            {options.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </div>
-      )}
-      {conv.status === "closed" ? (
-        <button
-          type="button"
-          class="btn"
-          aria-disabled={change.busy ? "true" : undefined}
-          onClick={() => !change.busy && change.run({ status: "open" }, () => "Conversation reopened")}
+        <Field
+          label="Assigned to"
+          as="select"
+          value={assigneeId}
+          aria-busy={change.busy ? "true" : undefined}
+          onChange={(e) => {
+            const value = e.currentTarget.value || null;
+            change.run({ assignee_id: value }, (u) => (u.assignee ? `Assigned to ${u.assignee.name}` : "Unassigned"));
+          }}
         >
-          Reopen
-        </button>
-      ) : (
-        <button
-          type="button"
-          class="btn"
-          aria-disabled={change.busy ? "true" : undefined}
-          onClick={() => !change.busy && change.run({ status: "closed" }, () => "Conversation closed")}
-        >
-          Close
-        </button>
+          <option value="">Nobody</option>
+          {options.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.name}
+            </option>
+          ))}
+        </Field>
       )}
+      <button
+        type="button"
+        class="btn"
+        aria-disabled={change.busy ? "true" : undefined}
+        onClick={() =>
+          !change.busy &&
+          change.run({ status: closed ? "open" : "closed" }, () => (closed ? "Conversation reopened" : "Conversation closed"))
+        }
+      >
+        {closed ? "Reopen" : "Close"}
+      </button>
       {change.error && (
         <p class="row-error" role="alert">
           {change.error.message}
