@@ -15,6 +15,8 @@
 #include "plugin_host.h"
 #include "vault.h"
 
+struct call;
+
 /* One request to a provider, from the worker's task threads. */
 #define CHANNEL_HTTP_TIMEOUT_MS	10000
 
