@@ -3,7 +3,7 @@
 // provider, too many failed attempts, too old), the last error and when;
 // each can be queued again (POST /dead-letters/{id}/requeue), and says
 // how that went in its row.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 import { Field } from "../components/Field.jsx";
 import { Page } from "../components/Page.jsx";
@@ -29,7 +29,8 @@ export function DeadLetters() {
   const paged = usePaged("/dead-letters", { channel_id: channelId, limit: PAGE });
   const { first } = paged;
   const channelList = (channels.data && channels.data.data) || [];
-  const channelOf = (chId) => channelList.find((ch) => ch.id === chId);
+  // undefined while the channels are not known; null: deleted since.
+  const channelOf = (chId) => (channels.data ? channelList.find((ch) => ch.id === chId) || null : undefined);
 
   return (
     <Page
@@ -83,6 +84,11 @@ function DeadLetterRow({ message, channel }) {
     announce("Queued again");
   });
   const m = requeued || message;
+  // The button goes with the letter: the outcome takes the focus.
+  const outcome = useRef(null);
+  useEffect(() => {
+    if (requeued && outcome.current) outcome.current.focus();
+  }, [requeued]);
   const d = message.delivery || {};
   const error = d.last_error || message.error;
   return (
@@ -100,8 +106,9 @@ function DeadLetterRow({ message, channel }) {
           </p>
         )}
         <p class="row-sub">
-          {channel ? `${familyLabel(channel.family)} · ${channel.name}` : "A deleted channel"}
-          {" · "}written <Time iso={message.created_at} />
+          {channel && `${familyLabel(channel.family)} · ${channel.name} · `}
+          {channel === null && "A deleted channel · "}
+          written <Time iso={message.created_at} />
           {d.dead_at && (
             <>
               {" · "}given up <Time iso={d.dead_at} />
@@ -113,7 +120,7 @@ function DeadLetterRow({ message, channel }) {
           <a href={`#/inbox/${message.conversation_id}`}>Open the conversation</a>
         </p>
         {requeued && (
-          <p class="row-ok" role="status">
+          <p class="row-ok" role="status" tabIndex={-1} ref={outcome}>
             {m.status === "queued" ? "Queued again: the dispatcher sends it shortly." : `Now ${m.status}.`}
           </p>
         )}
