@@ -52,6 +52,7 @@ def test_a_dead_letter_is_shown_and_queued_again(browser, server, fakes,
 
     b.click("Queue again", row)
     b.wait_text("Queued again", "[data-testid=dead-letter]")
+    b.wait_focus(b.find("[data-testid=dead-letter] .row-ok"))
     assert not b.find_all("[data-testid=dead-letter] .row-actions")
     [m] = owner.get("/api/v1/conversations").json()["data"]
     out = [x for x in owner.get(

@@ -6,7 +6,8 @@ the socket drops, the page reconnects and catches up on what it missed.
 
 window.__sameLoad (Browser.mark_page) proves nothing was reloaded."""
 import webhooks as wh
-from test_inbox import conversation, digits, post, whatsapp_in, whatsapp_shop
+from test_inbox import (conversation, digits, post, whatsapp_account,
+                        whatsapp_in, whatsapp_shop)
 
 
 def wait_live(b, state="up"):
@@ -115,6 +116,9 @@ def test_after_a_drop_it_reconnects_and_catches_up(browser, fakes,
     b.wait_text("Reconnecting…", "[data-testid=live-status]")
     assert b.find("[data-testid=live-status]").get_attribute("role") \
         == "status"
+    # What is on screen stays, without error boxes.
+    assert "Couldn't load" not in b.text()
+    assert "First message" in b.text()
     b.shot("live-reconnecting")
 
     # Meanwhile the customer writes; nothing can reach the page.
@@ -129,4 +133,44 @@ def test_after_a_drop_it_reconnects_and_catches_up(browser, fakes,
     b.wait_text("Sent while you were away", "[data-testid=message]")
     b.wait_text("Sent while you were away", "[data-testid=conversation]")
     assert not b.find("[data-testid=live-status]").text
+    assert b.page_was_kept(), "the page was reloaded"
+
+
+def test_switching_organization_follows_the_new_one(browser, server,
+                                                    fakes):
+    b = browser()
+    owner, alpha_pnid, _, _ = whatsapp_shop(b, fakes, "Alpha Live")
+    b.click("New organization…", b.account_menu())
+    b.wait_heading("New organization")
+    b.fill("Name", "Beta Live")
+    b.click("Create organization")
+    b.wait.until(lambda d: b.current_org() == "Beta Live")
+    beta = [m["organization"]["id"] for m in
+            owner.get("/api/v1/me").json()["memberships"]
+            if m["organization"]["name"] == "Beta Live"][0]
+    assert owner.post("/api/v1/auth/switch",
+                      {"organization_id": beta}).status_code == 200
+    beta_pnid = whatsapp_account(owner, fakes, "Beta WhatsApp")[0]
+    b.nav("Inbox")
+    b.wait_text("No conversations here yet.")
+    wait_live(b)
+    b.mark_page()
+
+    # Beta's messages arrive live; Alpha's are not Beta's business.
+    whatsapp_in(server, alpha_pnid, "1555" + digits(7), "Alan Alpha",
+                wh.whatsapp_text("For Alpha"))
+    whatsapp_in(server, beta_pnid, "1555" + digits(7), "Bea Beta",
+                wh.whatsapp_text("For Beta"))
+    b.wait_text("Bea Beta", "[data-testid=conversation]")
+    assert "Alan Alpha" not in b.text()
+
+    # Back in Alpha, the stream follows: Alpha's messages arrive live.
+    b.find(".account-orgs button", b.account_menu()).click()
+    b.wait.until(lambda d: b.current_org() == "Alpha Live")
+    b.wait_text("Alan Alpha", "[data-testid=conversation]")
+    wait_live(b)
+    whatsapp_in(server, alpha_pnid, "1555" + digits(7), "Ali Again",
+                wh.whatsapp_text("Alpha again"))
+    b.wait_text("Ali Again", "[data-testid=conversation]")
+    assert "Bea Beta" not in b.text()
     assert b.page_was_kept(), "the page was reloaded"

@@ -6,15 +6,28 @@ import { api, query } from "./api.js";
 
 // Loads data with load() whenever deps change. Keeps the previous data
 // while reloading, so lists do not flash empty after every change.
+// reload() loads again and shows a failure; refresh() is for reloads
+// nobody asked for (live updates, polling): when it fails, what is shown
+// stays, without an error (the live status already says the server is
+// out of reach, and the next refresh tries again).
 export function useResource(load, deps) {
   const [state, setState] = useState({ loading: true, data: undefined, error: null });
   const [generation, setGeneration] = useState(0);
+  const quiet = useRef(false);
   useEffect(() => {
     let live = true;
-    setState((s) => ({ ...s, loading: true, error: null }));
+    const background = quiet.current;
+    quiet.current = false;
+    setState((s) => ({ ...s, loading: true, error: background ? s.error : null }));
     load().then(
       (data) => live && setState({ loading: false, data, error: null }),
-      (error) => live && setState((s) => ({ loading: false, data: s.data, error })),
+      (error) =>
+        live &&
+        setState((s) => ({
+          loading: false,
+          data: s.data,
+          error: background && s.data !== undefined ? s.error : error,
+        })),
     );
     return () => {
       live = false;
@@ -22,11 +35,15 @@ export function useResource(load, deps) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  const refresh = useCallback(() => {
+    quiet.current = true;
+    setGeneration((g) => g + 1);
+  }, []);
   const setData = useCallback(
     (f) => setState((s) => ({ ...s, data: typeof f === "function" ? f(s.data) : f })),
     [],
   );
-  return { ...state, reload, setData };
+  return { ...state, reload, refresh, setData };
 }
 
 // A paginated list (GET path with the filters as its query): the first

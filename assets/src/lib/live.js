@@ -182,7 +182,8 @@ export function useLiveStatus() {
 // Keeps what a screen shows fresh: refresh() runs (debounced) when an
 // event for which matches(event) is true arrives, after every
 // (re)connect (to catch up), and every SAFETY_POLL_MS while the socket
-// is not up.
+// is not up. Give it useResource's refresh (not reload): a failure in
+// the background keeps what is shown.
 export function useLiveRefresh(refresh, matches) {
   const live = useLive();
   const status = useLiveStatus();

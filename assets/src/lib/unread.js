@@ -7,6 +7,6 @@ import { touchesConversations, useLiveRefresh } from "./live.js";
 
 export function useUnread() {
   const res = useResource(() => api.get("/conversations/unread"), []);
-  useLiveRefresh(res.reload, touchesConversations);
+  useLiveRefresh(res.refresh, touchesConversations);
   return res.data || null;
 }

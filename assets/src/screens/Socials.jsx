@@ -18,7 +18,7 @@ export function Socials() {
   const res = useResource(() => Promise.all([api.get("/plugins"), api.get("/channels")]), []);
   // A channel's status changes by itself too (credentials rejected while
   // sending): the live stream says so.
-  useLiveRefresh(res.reload, (ev) => ev.kind === "channel" || ev.kind === "channel_error");
+  useLiveRefresh(res.refresh, (ev) => ev.kind === "channel" || ev.kind === "channel_error");
   const [connecting, setConnecting] = useState(null);
   const listHeading = useRef(null);
 

@@ -38,7 +38,7 @@ export function ConversationList({ channels, selectedId, composing }) {
     limit: PAGE,
   };
   const paged = usePaged("/conversations", filters);
-  useLiveRefresh(paged.first.reload, touchesConversations);
+  useLiveRefresh(paged.first.refresh, touchesConversations);
   const unread = useUnread();
   const filtered = Boolean(q || channelId || assignee || unreadOnly);
 

@@ -40,8 +40,8 @@ export function Thread({ id, pluginOf, members }) {
   });
   useLiveRefresh(
     () => {
-      latest.reload();
-      conv.reload();
+      latest.refresh();
+      conv.refresh();
     },
     (ev) => ev.conversation_id === id && ev.kind !== "channel",
   );
