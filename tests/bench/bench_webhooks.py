@@ -678,6 +678,8 @@ def main():
     ap.add_argument("--senders", type=int, default=40,
                     help="customers per tenant")
     ap.add_argument("--warmup", type=int, default=5, help="seconds")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="rounds of (a), (b), (c); each keeps its best")
     ap.add_argument("--overload", default="512",
                     help="connection counts for the overload runs")
     ap.add_argument("--backoff", type=int, default=200,
@@ -689,7 +691,15 @@ def main():
                     help="deliveries/s to prepare per run (wrk must not "
                          "run out of distinct ones)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
+    ap.add_argument("--render", metavar="JSON",
+                    help="only write the .md of an earlier results file")
     args = ap.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            res = json.load(f)
+        with open(re.sub(r"\.json$", "", args.render) + ".md", "w") as f:
+            f.write(markdown(res))
+        return
     conns = [int(x) for x in args.connections.split(",")]
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -712,23 +722,34 @@ def main():
         bench.webhook(32, args.warmup, name="warmup")
         tpl = bench.template()
         res = bench.results
-        for c in conns:
-            print("%d connections:" % c)
-            res["webhook"].append(bench.webhook(c, args.seconds))
-            show("  (a) webhook", res["webhook"][-1])
-            res["ceiling"].append(bench.ceiling(c, args.seconds, tpl))
-            show("  (b) pgbench", res["ceiling"][-1])
-            res["trivial"].append(bench.trivial(c, args.seconds,
-                                                "/index.html"))
-            show("  (c) static ", res["trivial"][-1])
-        # kore never has more than workers x pgsql_conn_max connections
-        # busy: pgbench with as many clients is the ceiling at kore's own
-        # database concurrency.
+        # (a), (b) and (c) in turn at each count, the whole round
+        # --repeat times; each case keeps its best run (the one least
+        # disturbed by whatever else the machine was doing), all are in
+        # the JSON under "runs". kore never has more than workers x
+        # pgsql_conn_max connections busy: pgbench with as many clients
+        # is the ceiling at kore's own database concurrency.
         pool = 2 * int(kore_conf()["pgsql_conn_max"])
+        runs = res["runs"] = {"webhook": {}, "ceiling": {}, "trivial": {}}
+        for rnd in range(1, args.repeat + 1):
+            for c in conns + ([pool] if pool not in conns else []):
+                print("round %d, %d connections:" % (rnd, c))
+                if c in conns:
+                    r = bench.webhook(c, args.seconds)
+                    runs["webhook"].setdefault(c, []).append(r)
+                    show("  (a) webhook", r)
+                r = bench.ceiling(c, args.seconds, tpl)
+                runs["ceiling"].setdefault(c, []).append(r)
+                show("  (b) pgbench", r)
+                if c in conns:
+                    r = bench.trivial(c, args.seconds, "/index.html")
+                    runs["trivial"].setdefault(c, []).append(r)
+                    show("  (c) static ", r)
+        for case in ("webhook", "ceiling", "trivial"):
+            res[case] = [max(runs[case][c], key=lambda r: r["rate"])
+                         for c in conns]
         if pool not in conns:
-            print("%d clients (kore's pool):" % pool)
-            res["ceiling_pool"] = bench.ceiling(pool, args.seconds, tpl)
-            show("  (b) pgbench", res["ceiling_pool"])
+            res["ceiling_pool"] = max(runs["ceiling"][pool],
+                                      key=lambda r: r["rate"])
         res["health"].append(bench.trivial(32, args.seconds,
                                            "/api/v1/health"))
         show("  health@32  ", res["health"][-1])
@@ -871,31 +892,46 @@ def markdown(res):
              res["args"]["tenants"], res["args"]["senders"],
              ", ".join("%s %s" % kv for kv in sorted(
                  res["kore_conf"].items()))), "",
-         "CPU columns are CPU time per request (microseconds); \"other\" "
-         "is what the rest of the machine used meanwhile (cores), \"load\" "
-         "the 1-minute load average after the run.", "",
-         "| case | conns | req/s | p50 ms | p99 ms | kore µs | PG µs | "
-         "loadgen µs | other | load | non-2xx |",
+         "Each case ran once per round (%d rounds, each %d s, in turn); "
+         "the row is its best round, every round's rate is listed. "
+         "req/s: committed deliveries per second for (a) (journal rows "
+         "over the span of their arrival times), pgbench's tps for (b), "
+         "wrk's rate for (c). p50/p99: as the load generator saw them. "
+         "\"in kore\": from kore having the request to its statement "
+         "beginning (signature, parsing, waiting for a slot). CPU "
+         "columns are CPU time per request (microseconds) of the kore "
+         "workers, of PostgreSQL and of wrk or pgbench; \"other\" is what "
+         "the rest of the machine used meanwhile (cores), \"load\" the "
+         "1-minute load average after the run." % (
+             res["args"].get("repeat", 1), res["args"]["seconds"]), "",
+         "| case | conns | req/s | every round | p50 ms | p99 ms | in kore "
+         "p50/p99 ms | kore µs | PG µs | loadgen µs | other | load | "
+         "non-2xx |",
          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | "
-         "--- |"]
+         "--- | --- | --- |"]
 
-    def row(name, r, conns):
+    def row(name, r, conns, case=None):
+        rounds = res.get("runs", {}).get(case, {}).get(str(conns), [])
+        every = " / ".join("%.0f" % x["rate"] for x in rounds)
         bad = r.get("non_2xx", r.get("wrk", {}).get("non_2xx",
                                                      r.get("failed", 0)))
-        L.append("| %s | %d | %.0f | %.2f | %.2f | %.1f | %.1f | %.1f | "
-                 "%.2f | %.2f | %s |" % (
-                     name, conns, r["rate"], r["p50_ms"], r["p99_ms"],
+        wait = ("%.1f / %.1f" % (r["in_kore_p50_ms"], r["in_kore_p99_ms"])
+                if "in_kore_p50_ms" in r else "")
+        L.append("| %s | %d | %.0f | %s | %.2f | %.2f | %s | %.1f | %.1f | "
+                 "%.1f | %.2f | %.2f | %s |" % (
+                     name, conns, r["rate"], every, r["p50_ms"], r["p99_ms"],
+                     wait,
                      r["kore_us_per_req"], r["pg_us_per_req"],
                      r["loadgen_us_per_req"], r["other_cores"],
                      r["load_after"][0], bad))
 
     for a, b, c in zip(res["webhook"], res["ceiling"], res["trivial"]):
-        row("(a) webhook", a, a["connections"])
-        row("(b) pgbench ingest", b, b["clients"])
-        row("(c) static file", c, c["connections"])
+        row("(a) webhook", a, a["connections"], "webhook")
+        row("(b) pgbench ingest", b, b["clients"], "ceiling")
+        row("(c) static file", c, c["connections"], "trivial")
     if res.get("ceiling_pool"):
         b = res["ceiling_pool"]
-        row("(b) pgbench, kore's pool size", b, b["clients"])
+        row("(b) pgbench, kore's pool size", b, b["clients"], "ceiling")
     for h in res["health"]:
         row("health (1 query)", h, h["connections"])
     L += ["", "| conns | (a)/(b) | (a)/(best b: %d clients) | (a)/(c) |" %
