@@ -116,6 +116,7 @@ def test_agents_see_members_but_no_admin_settings(browser, server):
     nav = b.find("nav[aria-label=Settings]").text
     assert "Members" in nav and "Socials" in nav
     assert "API tokens" not in nav and "Audit log" not in nav
+    assert "Dead letters" not in nav
     assert not b.find_all("main select"), "agents cannot change roles"
     assert "Invite someone" not in b.text()
     assert "Remove" not in b.find("main").text
@@ -123,6 +124,8 @@ def test_agents_see_members_but_no_admin_settings(browser, server):
     b.open("/settings/api-tokens")
     b.wait_text("Only owners and admins can open this.")
     b.open("/settings/audit-log")
+    b.wait_text("Only owners and admins can open this.")
+    b.open("/settings/dead-letters")
     b.wait_text("Only owners and admins can open this.")
 
 

@@ -43,7 +43,6 @@ export function createLive() {
   const watchers = new Set();
   let status = "off";
   let socket = null;
-  let pinger = null;
   let retry = null;
   let delay = RETRY_FIRST_MS;
 
@@ -86,9 +85,13 @@ export function createLive() {
       return;
     }
     socket = ws;
+    // Each socket its own pinger: an old socket closing late must not
+    // stop the new one's.
+    let pinger = null;
     ws.onopen = () => {
       pinger = setInterval(() => {
-        if (ws.readyState === WebSocket.OPEN) ws.send("ping");
+        if (socket !== ws) clearInterval(pinger);
+        else if (ws.readyState === WebSocket.OPEN) ws.send("ping");
       }, PING_MS);
     };
     ws.onmessage = (msg) => {
@@ -137,7 +140,6 @@ export function createLive() {
       setStatus("off");
       window.removeEventListener("online", online);
       clearTimeout(retry);
-      clearInterval(pinger);
       const ws = socket;
       socket = null;
       if (ws) ws.close();
