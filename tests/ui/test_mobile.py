@@ -34,6 +34,16 @@ def test_phone_sized_viewport(browser, server):
     b.wait_for("[data-testid=invite-result]")
     assert no_sideways_scroll(b)
     b.shot("mobile-members")
+    # The newer screens fit too.
+    for path, heading in (("/contacts", "Contacts"),
+                          ("/settings/dead-letters", "Dead letters")):
+        b.open(path)
+        b.wait_heading(heading)
+        b.wait_for(".state-empty")
+        assert no_sideways_scroll(b)
+    b.open("/inbox/new")
+    b.wait_text("No accounts connected yet.")
+    assert no_sideways_scroll(b)
     b.driver.execute_script("window.scrollTo(0, 0)")
     top = b.find(".topbar").rect
     assert top["height"] < 70, "the top bar fits on one line"
