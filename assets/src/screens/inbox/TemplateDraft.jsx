@@ -57,7 +57,12 @@ export function TemplateDraft({ channelId, hidden, ...target }) {
           <ManualTemplate send={send} />
         </>
       ) : (
-        <TemplatePicker templates={approved} others={all.length - approved.length} send={send} />
+        <>
+          {list.data.truncated && (
+            <Notice kind="info">The account has more templates than could be fetched at once; some are not listed.</Notice>
+          )}
+          <TemplatePicker templates={approved} others={all.length - approved.length} send={send} />
+        </>
       );
   }
   return (
