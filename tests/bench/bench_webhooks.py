@@ -911,7 +911,8 @@ def markdown(res):
          "--- | --- | --- |"]
 
     def row(name, r, conns, case=None):
-        rounds = res.get("runs", {}).get(case, {}).get(str(conns), [])
+        by_count = res.get("runs", {}).get(case, {})
+        rounds = by_count.get(conns, by_count.get(str(conns), []))
         every = " / ".join("%.0f" % x["rate"] for x in rounds)
         bad = r.get("non_2xx", r.get("wrk", {}).get("non_2xx",
                                                      r.get("failed", 0)))
