@@ -15,7 +15,8 @@ synchronous_commit must be on: it checks, and refuses to run otherwise):
   (b) ceiling   pgbench running the very statement the endpoint runs per
                 delivery (tests/bench/ingest.pgbench), with a delivery the
                 endpoint journaled as parameters, spread the same way
-                over tenants and senders, at the same client counts.
+                over tenants and senders, at the same client counts and
+                at kore's pool size (2 workers x pgsql_conn_max).
   (c) trivial   kore alone: GET /index.html, a static file kore serves
                 from memory (filemap), no module code and no database;
                 and, for reference, GET /api/v1/health (the module's
@@ -26,16 +27,21 @@ pgbench's per-transaction log), the CPU time of the kore worker processes
 (utime + stime from /proc, before and after) per request, the same for
 PostgreSQL (the postmaster, its children, and the children it reaped) and
 for the load generator, the load average, and how much CPU the rest of
-the machine used meanwhile (other people's work on a shared box). Then:
+the machine used meanwhile (other people's work on a shared box); for
+(a) also, from the journal, how long deliveries spent in kore before
+their statement began. (a), (b), (c) run in turn at each count, the
+whole round --repeat times (2); each case keeps its best round. Then:
 
-  overload      --overload connections at once (512): the answers by
-                status, and whether anything was acknowledged that was not
-                committed
+  overload      --overload connections at once (512), once with wrk
+                sending again at once after a 503 and once waiting
+                --backoff ms (200): the answers by status, and whether
+                anything was acknowledged that was not committed
   soak          --soak seconds (300) at a moderate steady rate (wrk's
                 delay), sampling the kore workers' RSS every 10 s
 
-Afterwards every delivery must have been journaled once and routed, with
-exactly one new message each: the benchmark checks exactly-once too.
+Afterwards every delivery must have been journaled and routed, and every
+distinct body stored as exactly one new message: the benchmark checks
+exactly-once too.
 Results go to tests/bench/results/webhooks-<date>.json (everything) and
 .md (the tables docs/performance.md quotes).
 
