@@ -319,6 +319,7 @@ call_fail_db(struct call *c)
 	    strcmp(c->sqlstate, "57P01") == 0 ||
 	    strcmp(c->sqlstate, "53300") == 0) {
 		kore_log(LOG_ERR, "database unavailable: %s", c->errmsg);
+		http_response_header(c->req, "retry-after", "5");
 		return (reply_error(c->req, 503, "DATABASE_UNAVAILABLE",
 		    "The database is unavailable; try again shortly", NULL));
 	}

@@ -28,16 +28,25 @@
 #define STREAM_RETRY_MS		2000
 #define STREAM_SWEEP_MS		5000
 #define STREAM_CONNECT_MS	10000
+/* Revokes remembered for streams still opening (see stream_revoked). */
+#define STREAM_REVOKES		128
+/* Unsent bytes a client may let pile up before it is dropped. */
+#define STREAM_BACKLOG_MAX	(256 * 1024)
 
 static const char SQL_STREAM_OPEN[] =
     "SELECT status, body::text FROM api.stream_open($1, $2::jsonb, $3::jsonb)";
 static const char SQL_LISTEN[] = "LISTEN " STREAM_CHANNEL;
 
-/* What a stream is for; kore frees it with the connection. */
+/*
+ * What a stream is for, on its connection from the moment it asks to
+ * open (kore frees it with the connection).
+ */
 struct stream_client {
 	char		org[37];
 	char		cred[65];
 	u_int64_t	expires;	/* ms, kore_time_ms(); 0 = never */
+	u_int64_t	asked;		/* ms, when api.stream_open was sent */
+	u_int32_t	generation;	/* of the LISTEN connection then */
 };
 
 enum listener_state {
@@ -50,25 +59,44 @@ enum listener_state {
 struct stream_listener {
 	struct kore_event	 evt;	/* first: kore calls evt.handle */
 	PGconn			*conn;
-	int			 fd;
+	int			 fd;	/* the socket kore watches, or -1 */
 	enum listener_state	 state;
 	u_int64_t		 since;	/* ms, when connecting began */
+	u_int32_t		 generation;	/* bumped by every loss */
+};
+
+/* A credential the database revoked, and when this worker heard it. */
+struct stream_revoke {
+	char		cred[65];
+	u_int64_t	at;
 };
 
 static struct stream_listener	listener = { .fd = -1 };
+static struct stream_revoke	revokes[STREAM_REVOKES];
+static u_int32_t		revokes_next;
+/* Streams open in this worker, and when one last asked to open. */
+static u_int32_t		stream_clients;
+static u_int64_t		stream_last_asked;
 
 void		stream_connect(struct connection *);
+void		stream_disconnect(struct connection *);
 
 static void	listener_start(void);
 static void	listener_watch(int);
+static void	listener_unwatch(void);
 static void	listener_poll(void);
 static void	listener_fail(const char *);
 static void	listener_handle(void *, int);
 static void	listener_retry(void *, u_int64_t);
 static void	stream_sweep(void *, u_int64_t);
 static void	stream_push(const char *);
+static void	stream_send(struct connection *, const char *, size_t);
 static void	stream_close_all(const char *);
-static int	stream_client_set(struct call *, json_t *);
+static void	stream_revoke_note(const char *);
+static int	stream_revoked(const char *, u_int64_t);
+static int	stream_cred_eq(const char *, const char *);
+static int	stream_client_set(struct stream_client *, json_t *);
+static int	stream_unavailable(struct http_request *);
 
 /* Per worker, from init(): the LISTEN connection and the expiry sweep. */
 void
@@ -83,7 +111,8 @@ stream_init(void)
 
 /*
  * Connects without blocking the worker: PQconnectStart, then
- * PQconnectPoll whenever the socket is ready, as libpq documents.
+ * PQconnectPoll whenever the socket is ready the way libpq asked, as
+ * libpq documents (TLS and several hosts take several rounds).
  */
 static void
 listener_start(void)
@@ -99,58 +128,70 @@ listener_start(void)
 	listener_poll();
 }
 
-/* Level-triggered reads on fd; libpq may change sockets while connecting. */
+/*
+ * Has kore watch libpq's current socket, for writing too while libpq
+ * waits to write. Called after every step libpq takes: while connecting
+ * it may close its socket and open another, often under the same number,
+ * which epoll forgot with the close; kore's ADD-or-MOD covers both.
+ */
 static void
-listener_watch(int fd)
+listener_watch(int writing)
 {
-	if (listener.fd == fd)
+	listener.fd = PQsocket(listener.conn);
+	if (listener.fd == -1)
 		return;
-	if (listener.fd != -1)
-		kore_platform_disable_read(listener.fd);
-	listener.fd = fd;
-	if (fd != -1)
-		kore_platform_event_level_read(fd, &listener);
+	if (writing)
+		kore_platform_event_level_all(listener.fd, &listener);
+	else
+		kore_platform_event_level_read(listener.fd, &listener);
 }
 
 /*
- * Moves the connection on as far as it can go without waiting. Writes
- * during connection set-up are a few hundred bytes to a fresh socket, so
- * a "wait until writable" is retried on the next sweep rather than
- * watched for.
+ * Takes the socket out of kore's set, unless libpq already closed it
+ * (the kernel dropped it then, and kore would fail to delete it).
  */
+static void
+listener_unwatch(void)
+{
+	if (listener.fd != -1 && listener.conn != NULL &&
+	    PQsocket(listener.conn) == listener.fd)
+		kore_platform_disable_read(listener.fd);
+	listener.fd = -1;
+}
+
+/* Moves the connection on as far as it can go without waiting. */
 static void
 listener_poll(void)
 {
-	PGresult	*res;
-	int		 ok;
+	PostgresPollingStatusType	 ps;
+	PGresult			*res;
+	int				 rc, ok;
 
 	if (listener.state == LISTENER_CONNECTING) {
-		switch (PQconnectPoll(listener.conn)) {
-		case PGRES_POLLING_FAILED:
+		ps = PQconnectPoll(listener.conn);
+		listener_watch(ps == PGRES_POLLING_WRITING);
+		if (ps == PGRES_POLLING_FAILED) {
 			listener_fail(PQerrorMessage(listener.conn));
 			return;
-		case PGRES_POLLING_OK:
-			if (PQsetnonblocking(listener.conn, 1) == -1 ||
-			    !PQsendQuery(listener.conn, SQL_LISTEN)) {
-				listener_fail(PQerrorMessage(listener.conn));
-				return;
-			}
-			listener.state = LISTENER_SUBSCRIBING;
-			break;
-		default:
-			break;
 		}
-		listener_watch(PQsocket(listener.conn));
-		if (listener.state == LISTENER_CONNECTING)
+		if (ps != PGRES_POLLING_OK)
 			return;
+		if (PQsetnonblocking(listener.conn, 1) == -1 ||
+		    !PQsendQuery(listener.conn, SQL_LISTEN)) {
+			listener_fail(PQerrorMessage(listener.conn));
+			return;
+		}
+		listener.state = LISTENER_SUBSCRIBING;
 	}
 
 	if (listener.state == LISTENER_SUBSCRIBING) {
-		if (PQflush(listener.conn) == -1) {
+		if ((rc = PQflush(listener.conn)) == -1 ||
+		    !PQconsumeInput(listener.conn)) {
 			listener_fail(PQerrorMessage(listener.conn));
 			return;
 		}
-		if (PQisBusy(listener.conn))
+		listener_watch(rc == 1);
+		if (rc == 1 || PQisBusy(listener.conn))
 			return;
 		ok = 1;
 		while ((res = PQgetResult(listener.conn)) != NULL) {
@@ -167,22 +208,25 @@ listener_poll(void)
 	}
 }
 
-/* Drops the connection, and with it every local stream; retries later. */
+/*
+ * Drops the connection, and with it every local stream (events may be
+ * missed until it is back; the clients reconnect and catch up), and
+ * every stream still opening (the generation moves on). Retries later.
+ */
 static void
 listener_fail(const char *why)
 {
-	int	was_ready = listener.state == LISTENER_READY;
-
 	kore_log(LOG_WARNING, "stream: LISTEN connection lost: %s",
 	    why != NULL && *why != '\0' ? why : "(no message)");
-	listener_watch(-1);
+	listener_unwatch();
 	if (listener.conn != NULL) {
 		PQfinish(listener.conn);
 		listener.conn = NULL;
 	}
-	listener.state = LISTENER_IDLE;
-	if (was_ready)
+	if (listener.state == LISTENER_READY)
 		stream_close_all(NULL);
+	listener.state = LISTENER_IDLE;
+	listener.generation++;
 	kore_timer_add(listener_retry, STREAM_RETRY_MS, NULL,
 	    KORE_TIMER_ONESHOT);
 }
@@ -196,27 +240,23 @@ listener_retry(void *arg, u_int64_t now)
 		listener_start();
 }
 
+/*
+ * While connecting, an error on the socket is libpq's to handle (it may
+ * try the next host), so it is only told to poll.
+ */
 static void
 listener_handle(void *arg, int error)
 {
 	PGnotify	*n;
 
 	(void)arg;
-	if (error) {
-		listener_fail("socket error");
-		return;
-	}
 	if (listener.state != LISTENER_READY) {
-		if (listener.state == LISTENER_SUBSCRIBING &&
-		    !PQconsumeInput(listener.conn)) {
-			listener_fail(PQerrorMessage(listener.conn));
-			return;
-		}
 		listener_poll();
 		return;
 	}
-	if (!PQconsumeInput(listener.conn)) {
-		listener_fail(PQerrorMessage(listener.conn));
+	if (error || !PQconsumeInput(listener.conn)) {
+		listener_fail(error ? "socket error" :
+		    PQerrorMessage(listener.conn));
 		return;
 	}
 	while ((n = PQnotifies(listener.conn)) != NULL) {
@@ -229,32 +269,70 @@ listener_handle(void *arg, int error)
 static void
 stream_push(const char *payload)
 {
-	struct connection	*c;
+	struct connection	*c, *next;
 	struct stream_client	*sc;
 	json_t			*doc;
 	const char		*org, *kind, *cred;
 	size_t			 len = strlen(payload);
 
+	/*
+	 * Every delivery raises an event: with no stream here, open or
+	 * opening (within a query's time), there is nobody to tell.
+	 */
+	if (stream_clients == 0 &&
+	    kore_time_ms() - stream_last_asked > STREAM_CONNECT_MS)
+		return;
 	if ((doc = json_loads(payload, 0, NULL)) == NULL)
 		return;
 	kind = json_string_value(json_object_get(doc, "kind"));
 	if (kind != NULL && strcmp(kind, "revoke") == 0) {
 		if ((cred = json_string_value(json_object_get(doc,
-		    "credential"))) != NULL)
+		    "credential"))) != NULL) {
+			stream_revoke_note(cred);
 			stream_close_all(cred);
+		}
 		goto cleanup;
 	}
 	if ((org = json_string_value(json_object_get(doc, "org_id"))) == NULL)
 		goto cleanup;
-	TAILQ_FOREACH(c, &connections, list) {
+	for (c = TAILQ_FIRST(&connections); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, list);
 		if (c->proto != CONN_PROTO_WEBSOCKET ||
 		    (sc = c->hdlr_extra) == NULL || strcmp(sc->org, org) != 0)
 			continue;
-		kore_websocket_send(c, WEBSOCKET_OP_TEXT, payload, len);
+		stream_send(c, payload, len);
 	}
 
 cleanup:
 	json_decref(doc);
+}
+
+/*
+ * Queues a frame, unless the client has stopped reading: kore would
+ * keep every unsent frame in memory, so a client this far behind is
+ * dropped instead, and catches up when it reconnects.
+ */
+static void
+stream_send(struct connection *c, const char *payload, size_t len)
+{
+	struct netbuf	*nb;
+	size_t		 unsent = 0;
+
+	TAILQ_FOREACH(nb, &c->send_queue, list)
+		unsent += nb->b_len - nb->s_off;
+	if (unsent + len > STREAM_BACKLOG_MAX) {
+		kore_connection_disconnect(c);
+		return;
+	}
+	kore_websocket_send(c, WEBSOCKET_OP_TEXT, payload, len);
+}
+
+static int
+stream_cred_eq(const char *a, const char *b)
+{
+	size_t	len = strlen(a);
+
+	return (len == strlen(b) && sodium_memcmp(a, b, len) == 0);
 }
 
 /*
@@ -273,11 +351,38 @@ stream_close_all(const char *cred)
 		if (c->proto != CONN_PROTO_WEBSOCKET ||
 		    (sc = c->hdlr_extra) == NULL)
 			continue;
-		if (cred != NULL && (strlen(cred) != strlen(sc->cred) ||
-		    sodium_memcmp(cred, sc->cred, strlen(cred)) != 0))
+		if (cred != NULL && !stream_cred_eq(cred, sc->cred))
 			continue;
 		kore_connection_disconnect(c);
 	}
+}
+
+/*
+ * A revoke can reach this worker while api.stream_open, which still saw
+ * the credential as good, is on its way back: kept for a while so that
+ * stream is refused at its handshake.
+ */
+static void
+stream_revoke_note(const char *cred)
+{
+	struct stream_revoke	*r = &revokes[revokes_next++ % STREAM_REVOKES];
+
+	kore_strlcpy(r->cred, cred, sizeof(r->cred));
+	r->at = kore_time_ms();
+}
+
+/* Whether cred was revoked at or after since (ms). */
+static int
+stream_revoked(const char *cred, u_int64_t since)
+{
+	size_t	i;
+
+	for (i = 0; i < STREAM_REVOKES; i++) {
+		if (revokes[i].at >= since && revokes[i].at != 0 &&
+		    stream_cred_eq(cred, revokes[i].cred))
+			return (1);
+	}
+	return (0);
 }
 
 /* Expired streams go; a connection attempt that hangs is given up. */
@@ -295,21 +400,18 @@ stream_sweep(void *arg, u_int64_t now)
 		    sc->expires <= now)
 			kore_connection_disconnect(c);
 	}
-	if (listener.state == LISTENER_CONNECTING) {
-		if (now - listener.since > STREAM_CONNECT_MS)
-			listener_fail("connection timed out");
-		else
-			listener_poll();
-	}
+	if ((listener.state == LISTENER_CONNECTING ||
+	    listener.state == LISTENER_SUBSCRIBING) &&
+	    now - listener.since > STREAM_CONNECT_MS)
+		listener_fail("connection timed out");
 }
 
-/* The stream's owner from api.stream_open's body onto the connection. */
+/* The stream's owner from api.stream_open's body; -1 if malformed. */
 static int
-stream_client_set(struct call *c, json_t *body)
+stream_client_set(struct stream_client *sc, json_t *body)
 {
-	struct stream_client	*sc;
-	const char		*org, *cred;
-	json_t			*exp;
+	const char	*org, *cred;
+	json_t		*exp;
 
 	org = json_string_value(json_object_get(body, "org_id"));
 	cred = json_string_value(json_object_get(body, "credential"));
@@ -317,25 +419,29 @@ stream_client_set(struct call *c, json_t *body)
 	if (org == NULL || cred == NULL || strlen(org) >= sizeof(sc->org) ||
 	    strlen(cred) >= sizeof(sc->cred))
 		return (-1);
-	sc = kore_calloc(1, sizeof(*sc));
 	kore_strlcpy(sc->org, org, sizeof(sc->org));
 	kore_strlcpy(sc->cred, cred, sizeof(sc->cred));
 	if (json_is_integer(exp))
 		sc->expires = kore_time_ms() +
 		    (u_int64_t)json_integer_value(exp) * 1000;
-	/* A keep-alive connection may have tried before. */
-	kore_free(c->req->owner->hdlr_extra);
-	c->req->owner->hdlr_extra = sc;
 	return (0);
+}
+
+static int
+stream_unavailable(struct http_request *req)
+{
+	return (reply_error(req, 503, "UNAVAILABLE",
+	    "Live updates are unavailable for now; retry shortly", NULL));
 }
 
 int
 h_stream(struct call *c)
 {
 	struct http_request	*req = c->req;
+	struct stream_client	*sc;
 	const char		*origin, *upgrade, *key, *version;
 	json_t			*body;
-	int			 status;
+	int			 status, bad;
 
 	if (c->step == 0) {
 		/* Cookies ride along cross-site; browsers always say whence. */
@@ -352,23 +458,38 @@ h_stream(struct call *c)
 			    "This endpoint is a websocket (version 13); open "
 			    "it with Upgrade: websocket", NULL));
 		if (listener.state != LISTENER_READY)
-			return (reply_error(req, 503, "UNAVAILABLE",
-			    "Live updates are unavailable for now; retry "
-			    "shortly", NULL));
+			return (stream_unavailable(req));
+		/* On the connection already: the request is freed first. */
+		sc = kore_calloc(1, sizeof(*sc));
+		sc->asked = stream_last_asked = kore_time_ms();
+		sc->generation = listener.generation;
+		kore_free(req->owner->hdlr_extra);
+		req->owner->hdlr_extra = sc;
 		return (call_query_api(c, SQL_STREAM_OPEN));
 	}
 
 	if (call_api_result(c, &status, &body) == -1)
 		return (CALL_DONE);
-	if (status != 200 || stream_client_set(c, body) == -1) {
-		json_decref(body);
+	sc = req->owner->hdlr_extra;
+	bad = status != 200 || stream_client_set(sc, body) == -1;
+	json_decref(body);
+	if (bad) {
 		kore_log(LOG_ERR, "stream: unexpected api.stream_open answer");
 		return (reply_error(req, 500, "INTERNAL_ERROR",
 		    "Something went wrong on our side", NULL));
 	}
-	json_decref(body);
+	/*
+	 * Events raised while the answer was on its way would be missed if
+	 * the LISTEN connection dropped meanwhile, and a revoke that came
+	 * first would have found no stream to close.
+	 */
+	if (listener.state != LISTENER_READY ||
+	    sc->generation != listener.generation ||
+	    stream_revoked(sc->cred, sc->asked))
+		return (stream_unavailable(req));
 	/* Client frames only keep kore's idle timer going: no callbacks. */
-	kore_websocket_handshake(req, "stream_connect", NULL, NULL);
+	kore_websocket_handshake(req, "stream_connect", NULL,
+	    "stream_disconnect");
 	return (CALL_DONE);
 }
 
@@ -380,7 +501,15 @@ stream_connect(struct connection *c)
 	char			 hello[96];
 	int			 len;
 
+	stream_clients++;
 	len = snprintf(hello, sizeof(hello),
 	    "{\"kind\":\"hello\",\"org_id\":\"%s\"}", sc->org);
 	kore_websocket_send(c, WEBSOCKET_OP_TEXT, hello, len);
+}
+
+void
+stream_disconnect(struct connection *c)
+{
+	(void)c;
+	stream_clients--;
 }

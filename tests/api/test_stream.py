@@ -16,7 +16,7 @@ import pytest
 import requests
 import websocket
 
-from apiclient import assert_error, new_token, signup
+from apiclient import add_member, assert_error, new_token, signup
 from conftest import TEST_PLUGINS, Server
 import webhooks as wh
 from test_webhooks import only_conversation, post, whatsapp
@@ -178,6 +178,15 @@ def test_switching_organization_ends_the_stream(server):
     ws.close()
 
 
+def test_removal_from_the_organization_ends_the_stream(server):
+    ann = signup(server.url)
+    al = add_member(server.url, ann)
+    ws, _ = open_stream(server, al)
+    r = ann.delete("/api/v1/members/" + al.user_id)
+    assert r.status_code == 204, r.text
+    assert_closed(ws)
+
+
 def test_a_lost_listen_connection_closes_streams_which_reconnect(
         server, fakes, admin_db):
     ann = signup(server.url)
@@ -228,6 +237,42 @@ def test_two_nodes_on_one_database_both_deliver(server, fakes,
     finally:
         other.stop()
     assert "died" not in other.read_log()
+
+
+def test_listens_over_tcp_after_a_host_that_refuses(fakes, tmp_path_factory,
+                                                   admin_db):
+    """libpq tries the next host on a socket of its own (often under the
+    same number): the LISTEN connection follows it, over TCP."""
+    with admin_db.cursor() as cur:
+        cur.execute("SHOW port")
+        port = cur.fetchone()[0]
+    env = dict(fakes.bases)
+    env["PLUGINS"] = TEST_PLUGINS
+    env["DATABASE_URL"] = (
+        f"host=127.0.0.1,127.0.0.1 port=1,{port} dbname=inbox "
+        "user=inbox_app connect_timeout=3 target_session_attrs=read-write "
+        "application_name=inbox-tcp")
+    node = Server(str(tmp_path_factory.mktemp("kore-tcp")), env=env).start()
+    try:
+        ann = signup(node.url)
+        ch = whatsapp(ann, fakes)
+        deadline = time.time() + 15
+        while True:
+            try:
+                ws, _ = open_stream(node, ann, origin=node.url)
+                break
+            except websocket.WebSocketBadStatusException as e:
+                assert e.status_code == 503
+                assert time.time() < deadline, "no LISTEN over TCP"
+                time.sleep(0.3)
+        customer_says(node, ch)
+        assert next_event(ws, "message")["channel_id"] == ch["id"]
+        ws.close()
+    finally:
+        node.stop()
+    log = node.read_log()
+    assert "exited with status" not in log, log[-3000:]
+    assert "sandbox violation" not in log, log[-3000:]
 
 
 # ---------------------------------------------------------------- hostile
