@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # make bench: the webhook ingestion benchmark (tests/bench/bench_webhooks.py,
-# docs/performance.md) on a throwaway PostgreSQL cluster of its own under
+# docs/performance.md), then the outbound one (tests/bench/bench_outbound.py,
+# docs/dispatcher.md), on a throwaway PostgreSQL cluster of its own under
 # var/bench (port BENCH_PG_PORT, 54349 by default), set up exactly as
 # `make test` sets up var/test (conf/env.sh: master key, cluster, roles,
 # migrations). conf/pgcluster.sh creates clusters with fsync = on and
 # synchronous_commit = on; the benchmark checks both before it starts.
 #   BENCH_SOAK   soak length in seconds (300; 0 skips it)
 #   BENCH_ARGS   more options for bench_webhooks.py (see its --help)
+#   BENCH_OUTBOUND_ARGS  the same for bench_outbound.py
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -23,6 +25,13 @@ set -e
 set +e
 trap 'conf/pgcluster.sh stop "$VAR_DIR/pg"' EXIT
 
+rc=0
 # shellcheck disable=SC2086
 /usr/bin/python3 tests/bench/bench_webhooks.py --soak "${BENCH_SOAK:-300}" \
-    ${BENCH_ARGS:-}
+    ${BENCH_ARGS:-} || rc=1
+out=tests/bench/results/outbound-$(date -u +%Y%m%d-%H%M).txt
+# shellcheck disable=SC2086
+/usr/bin/python3 tests/bench/bench_outbound.py ${BENCH_OUTBOUND_ARGS:-} \
+    2>&1 | tee "$out"
+[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+exit $rc
