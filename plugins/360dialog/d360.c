@@ -26,8 +26,13 @@
 
 /* 360dialog blocks a key for 30 minutes after too many errors (§2.1). */
 #define D360_BLOCKED_WAIT	1800
-/* Most digits of a template list offset (a page cursor). */
+/*
+ * The largest template list offset (a page cursor) taken from 360dialog
+ * or sent back to it: nine digits, far beyond any WABA's templates, and
+ * small enough that adding a page's length cannot overflow.
+ */
 #define D360_OFFSET_DIGITS	9
+#define D360_OFFSET_MAX		999999999
 
 static int	d360_request(const struct inbox_call *,
 		    struct inbox_http_request *, const char *, const char *);
@@ -271,13 +276,17 @@ d360_templates_build(const struct inbox_call *call, const char *cursor,
  * {"waba_templates": [...], "offset", "count", "total", ...}: another
  * page follows while offset plus the templates in this one is short of
  * total. Without offset or total there is no telling: this is the last.
+ * The offset is 360dialog's, so it is checked before any arithmetic: one
+ * below 0 or past D360_OFFSET_MAX, or a next page that would be, makes
+ * the answer unusable (INBOX_EINVAL), rather than a cursor that
+ * templates_build refuses or one that does not move on.
  */
 static int
 d360_templates_parse(const struct inbox_call *call,
     const struct inbox_http_response *resp, struct inbox_templates *out)
 {
-	json_t		*root, *list;
-	json_int_t	 offset, total, after;
+	json_t		*root, *list, *joff, *total;
+	json_int_t	 offset, n;
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
@@ -288,15 +297,29 @@ d360_templates_parse(const struct inbox_call *call,
 		return (INBOX_EINVAL);
 	}
 	rc = wa_templates_list(call, list, out);
-	offset = json_integer_value(json_object_get(root, "offset"));
-	total = json_integer_value(json_object_get(root, "total"));
-	after = offset + (json_int_t)json_array_size(list);
-	if (rc == INBOX_OK && json_array_size(list) > 0 && offset >= 0 &&
-	    json_is_integer(json_object_get(root, "offset")) &&
-	    json_is_integer(json_object_get(root, "total")) && after < total &&
-	    (out->next = call->host->printf(call->arena,
-	    "%" JSON_INTEGER_FORMAT, after)) == NULL)
+	joff = json_object_get(root, "offset");
+	total = json_object_get(root, "total");
+	if (rc != INBOX_OK || !json_is_integer(joff))
+		goto done;
+	if ((offset = json_integer_value(joff)) < 0 ||
+	    offset > D360_OFFSET_MAX) {
+		rc = INBOX_EINVAL;
+		goto done;
+	}
+	/*
+	 * n > 0, so the next offset is past this one, never the same; n is
+	 * at most the body's length, so offset + n cannot overflow.
+	 */
+	n = (json_int_t)json_array_size(list);
+	if (n == 0 || !json_is_integer(total) ||
+	    offset + n >= json_integer_value(total))
+		goto done;
+	if (offset + n > D360_OFFSET_MAX)
+		rc = INBOX_EINVAL;
+	else if ((out->next = call->host->printf(call->arena,
+	    "%" JSON_INTEGER_FORMAT, offset + n)) == NULL)
 		rc = INBOX_ENOMEM;
+done:
 	json_decref(root);
 	return (rc);
 }
