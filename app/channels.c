@@ -210,16 +210,27 @@ chan_creds_from_store(struct call *c, json_t *b)
 int
 chan_begin_result(struct call *c, const char *adapter)
 {
+	json_t	*b;
+	int	 status, rc;
+
+	if (call_api_result(c, &status, &b) == -1)
+		return (-1);
+	rc = chan_begin_body(c, b, adapter);
+	json_decref(b);
+	return (rc);
+}
+
+/* The same, from step one's answer b (borrowed), already parsed. */
+int
+chan_begin_body(struct call *c, json_t *b, const char *adapter)
+{
 	struct chan_call	*cc = c->task_arg;
 	u_int8_t		 wrapped[VAULT_WRAPPED_LEN], raw[256];
 	char			 hex[VAULT_WRAPPED_LEN * 2 + 1];
 	const char		*dkhex;
-	json_t			*b;
 	size_t			 rawlen;
-	int			 status, rc;
+	int			 rc;
 
-	if (call_api_result(c, &status, &b) == -1)
-		return (-1);
 	kore_strlcpy(cc->org, json_string_value(json_object_get(b, "org_id")),
 	    sizeof(cc->org));
 	kore_strlcpy(cc->channel, json_string_value(json_object_get(b,
@@ -230,7 +241,6 @@ chan_begin_result(struct call *c, const char *adapter)
 		cc->job = kore_calloc(1, sizeof(*cc->job));
 		if ((cc->job->plugin = plugin_find(plugins, adapter ?
 		    adapter : "")) == NULL) {
-			json_decref(b);
 			reply_error(c->req, 409, "ADAPTER_NOT_LOADED",
 			    "This channel's plugin is not installed on the "
 			    "server", NULL);
@@ -254,7 +264,6 @@ chan_begin_result(struct call *c, const char *adapter)
 	if (rc != VAULT_OK) {
 		kore_log(LOG_ERR, "org %s: data key: %s", cc->org,
 		    vault_strerror(rc));
-		json_decref(b);
 		reply_error(c->req, 500, "VAULT_ERROR",
 		    "This organization's credentials cannot be decrypted "
 		    "with the server's master key", NULL);
@@ -266,12 +275,10 @@ chan_begin_result(struct call *c, const char *adapter)
 	    "disconnected") == 0;
 	if (json_object_get(b, "secrets") != NULL &&
 	    chan_creds_from_store(c, b) == -1) {
-		json_decref(b);
 		reply_error(c->req, 500, "VAULT_ERROR",
 		    "This channel's credentials cannot be decrypted", NULL);
 		return (-1);
 	}
-	json_decref(b);
 	return (0);
 }
 

@@ -17,6 +17,9 @@
 
 struct call;
 
+/* A BLAKE2b-256 of a channel's stored credentials (templates.c). */
+#define CHAN_DIGEST_LEN		32
+
 /* One request to a provider, from the worker's task threads. */
 #define CHANNEL_HTTP_TIMEOUT_MS	10000
 
@@ -39,6 +42,8 @@ struct chan_job {
 	/* Listing message templates (templates.c). */
 	json_t				*templates;
 	int				 truncated;
+	int				 busy;		/* holds a listing slot */
+	u_int8_t			 creds_digest[CHAN_DIGEST_LEN];
 };
 
 /* The step's own state, kept across steps in c->task_arg. */
@@ -53,6 +58,7 @@ struct chan_call {
 
 void	chan_free(void *);
 int	chan_begin_result(struct call *, const char *);
+int	chan_begin_body(struct call *, json_t *, const char *);
 int	chan_exchange(struct chan_job *, struct inbox_call *, int, int,
 	    const struct inbox_http_request *, long, struct http_result *,
 	    struct inbox_result *);
