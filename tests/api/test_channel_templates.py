@@ -24,6 +24,7 @@ message_templates edge (paged by escaped cursors) and 360dialog's
 """
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 import urllib.parse
 import uuid
 
@@ -88,19 +89,13 @@ def fresh_clients(server, owner, n):
 def at_once(calls):
     """Runs every call at the same moment, each on a thread; their
     answers, in order."""
-    out = [None] * len(calls)
     start = threading.Barrier(len(calls))
 
-    def run(i):
+    def run(call):
         start.wait()
-        out[i] = calls[i]()
-    threads = [threading.Thread(target=run, args=(i,))
-               for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return out
+        return call()
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
 
 
 def assert_busy(r):
