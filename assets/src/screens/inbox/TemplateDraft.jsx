@@ -9,13 +9,24 @@ import { Field } from "../../components/Field.jsx";
 import { Form } from "../../components/Form.jsx";
 import { Notice } from "../../components/Notice.jsx";
 import { Loading } from "../../components/States.jsx";
-import { api, isMissingEndpoint } from "../../lib/api.js";
+import { ApiError, api, isMissingEndpoint } from "../../lib/api.js";
 import { useResource } from "../../lib/hooks.js";
 import { useSend } from "./send.js";
 import { isApproved, templateComponents, templateInputs, templatePreview } from "./templates.js";
 
+// The server lists a channel's templates one request at a time per
+// channel (429 with retry_after while another is running): wait once.
+function loadTemplates(channelId) {
+  const path = `/channels/${channelId}/templates`;
+  return api.get(path).catch((err) => {
+    if (!(err instanceof ApiError) || err.status !== 429) throw err;
+    const seconds = Math.min(Number(err.details.retry_after) || 2, 10);
+    return new Promise((resolve) => setTimeout(resolve, seconds * 1000)).then(() => api.get(path));
+  });
+}
+
 export function TemplateDraft({ channelId, hidden, ...target }) {
-  const list = useResource(() => api.get(`/channels/${channelId}/templates`), [channelId]);
+  const list = useResource(() => loadTemplates(channelId), [channelId]);
   const send = useSend(target);
 
   let body;
