@@ -31,6 +31,7 @@ static int	cloud_send_build(const struct inbox_call *, const char *,
 		    size_t, struct inbox_http_request *);
 static int	cloud_send_request(const struct inbox_call *,
 		    struct inbox_http_request *);
+static int	cloud_cursor_ok(const char *);
 static int	cloud_templates_build(const struct inbox_call *,
 		    const char *, struct inbox_http_request *);
 static int	cloud_templates_parse(const struct inbox_call *,
@@ -128,6 +129,13 @@ cloud_send_request(const struct inbox_call *call,
 	    "phone_number_id", "/messages", "access_token"));
 }
 
+/* A page cursor that can be asked for: printable, CLOUD_CURSOR_MAX. */
+static int
+cloud_cursor_ok(const char *cursor)
+{
+	return (http_printable(cursor) && strlen(cursor) <= CLOUD_CURSOR_MAX);
+}
+
 /*
  * GET /{business_account_id}/message_templates with the fields the
  * composer needs, a page at a time; later pages by Graph's "after"
@@ -139,8 +147,7 @@ cloud_templates_build(const struct inbox_call *call, const char *cursor,
 {
 	const char	*suffix, *after = NULL;
 
-	if (cursor != NULL && (!http_printable(cursor) ||
-	    strlen(cursor) > CLOUD_CURSOR_MAX))
+	if (cursor != NULL && !cloud_cursor_ok(cursor))
 		return (INBOX_EINVAL);
 	if (cursor != NULL && (after = http_escape(call, cursor)) == NULL)
 		return (INBOX_ENOMEM);
@@ -157,6 +164,8 @@ cloud_templates_build(const struct inbox_call *call, const char *cursor,
 /*
  * {"data": [...], "paging": {"cursors": {"after"}, "next"}}: Graph gives
  * "next" only when a page follows, and the "after" cursor leads to it.
+ * One that cloud_templates_build() would refuse makes the answer
+ * unusable (INBOX_EINVAL), rather than a cursor refused on the next page.
  */
 static int
 cloud_templates_parse(const struct inbox_call *call,
@@ -172,8 +181,8 @@ cloud_templates_parse(const struct inbox_call *call,
 		return (rc);
 	paging = pj_obj(root, "paging");
 	after = pj_str(pj_obj(paging, "cursors"), "after");
-	if (pj_arr(root, "data") == NULL ||
-	    (pj_str(paging, "next") != NULL && after == NULL))
+	if (pj_arr(root, "data") == NULL || (pj_str(paging, "next") != NULL &&
+	    (after == NULL || !cloud_cursor_ok(after))))
 		rc = INBOX_EINVAL;
 	else
 		rc = wa_templates_list(call, pj_arr(root, "data"), out);
