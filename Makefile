@@ -173,6 +173,15 @@ tests/fuzz/bin/fuzz_signature: tests/fuzz/fuzz_signature.c app/core/signature.c
 
 # Each adapter's webhook_parse, linked with that plugin's own sources.
 tests/fuzz/bin/fuzz_parse_%: tests/fuzz/fuzz_parse_%.c tests/fuzz/fuzz_parse.inc \
+    tests/fuzz/fuzz_golden.inc \
+    $$(wildcard plugins/%/*.c) $(wildcard plugins/common/*) \
+    app/core/plugin_host.c app/core/arena.c
+	@mkdir -p tests/fuzz/bin
+	clang $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ -ljansson -lsodium -ldl
+
+# Each WhatsApp adapter's templates_parse (ABI 1.1), linked the same way.
+tests/fuzz/bin/fuzz_templates_%: tests/fuzz/fuzz_templates_%.c \
+    tests/fuzz/fuzz_templates.inc tests/fuzz/fuzz_golden.inc \
     $$(wildcard plugins/%/*.c) $(wildcard plugins/common/*) \
     app/core/plugin_host.c app/core/arena.c
 	@mkdir -p tests/fuzz/bin
