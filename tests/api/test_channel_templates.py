@@ -436,16 +436,17 @@ def test_a_graph_cursor_given_again_stops_the_listing(server, fakes,
 
 def test_a_graph_cursor_that_cannot_be_sent_is_the_answers_fault(
         server, fakes, program):
-    """whatsapp_cloud's templates_build refuses a cursor with a control
-    character: that is the provider's answer at fault, not the
-    credentials, and nothing more is asked."""
+    """A cursor with a control character could not be sent back:
+    whatsapp_cloud's templates_parse refuses the page (the host would
+    also stop at templates_build refusing it). The provider's answer is
+    at fault, not the credentials, and nothing more is asked."""
     owner = signup(server.url)
     acct = with_templates(fakes, WhatsAppCloud, templates(3))
     ch = connect(owner, acct)
     program("GET", r"/%s/message_templates$" % acct.waba, status=200,
             body=graph_page("QVFI\nUbroken"))
     body = assert_bad_answer(list_of(owner, ch), acct, ch, owner)
-    assert "cannot be asked for" in body["error"]
+    assert "could not be read" in body["error"]
     assert len(template_requests(fakes, acct)) == 1
 
 
