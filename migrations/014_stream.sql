@@ -10,8 +10,8 @@
 -- and are never forwarded to clients.
 
 -- Who the stream is for, and for how long the credential stays good
--- without further use (a session's idle and absolute limits; a token's
--- none). The socket is closed then, and the client's reconnect is
+-- without further use (a session's idle limit, counted from its last
+-- recorded use, and its absolute one; a token's none). The socket is closed then, and the client's reconnect is
 -- authenticated afresh.
 CREATE FUNCTION api.stream_open(p_auth text, p_in jsonb, p_srv jsonb,
     OUT status int, OUT body jsonb)
@@ -21,7 +21,7 @@ DECLARE
 	v_until	timestamptz;
 BEGIN
 	IF c.kind = 'session' THEN
-		SELECT least(s.expires_at, now() + app.session_idle())
+		SELECT least(s.expires_at, s.last_seen_at + app.session_idle())
 		INTO v_until FROM sessions s WHERE s.id_hash = c.cred;
 	END IF;
 	status := 200;

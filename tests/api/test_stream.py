@@ -42,6 +42,19 @@ def open_stream(server, client=None, token=None, origin=None):
     return ws, hello
 
 
+def open_stream_once_listening(server, client, timeout=15):
+    """A stream, once server's workers LISTEN again: until then a new
+    stream is refused with 503 rather than silently missing events."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return open_stream(server, client, origin=server.url)[0]
+        except websocket.WebSocketBadStatusException as e:
+            assert e.status_code == 503
+            assert time.time() < deadline, "no LISTEN after %d s" % timeout
+            time.sleep(0.3)
+
+
 def next_event(ws, kind=None, timeout=WAIT):
     """The next event (of kind, skipping others) within timeout."""
     deadline = time.time() + timeout
@@ -197,17 +210,8 @@ def test_a_lost_listen_connection_closes_streams_which_reconnect(
                     " WHERE query = 'LISTEN inbox_events'")
         assert cur.rowcount >= 1
     assert_closed(ws)
-    # The workers reconnect within seconds; until then a new stream is
-    # refused (503) rather than silently missing events.
-    deadline = time.time() + 15
-    while True:
-        try:
-            ws, _ = open_stream(server, ann)
-            break
-        except websocket.WebSocketBadStatusException as e:
-            assert e.status_code == 503
-            assert time.time() < deadline, "no LISTEN after 15 s"
-            time.sleep(0.3)
+    # The workers reconnect within seconds.
+    ws = open_stream_once_listening(server, ann)
     customer_says(server, ch)
     assert next_event(ws, "message")["channel_id"] == ch["id"]
     ws.close()
@@ -256,15 +260,7 @@ def test_listens_over_tcp_after_a_host_that_refuses(fakes, tmp_path_factory,
     try:
         ann = signup(node.url)
         ch = whatsapp(ann, fakes)
-        deadline = time.time() + 15
-        while True:
-            try:
-                ws, _ = open_stream(node, ann, origin=node.url)
-                break
-            except websocket.WebSocketBadStatusException as e:
-                assert e.status_code == 503
-                assert time.time() < deadline, "no LISTEN over TCP"
-                time.sleep(0.3)
+        ws = open_stream_once_listening(node, ann)
         customer_says(node, ch)
         assert next_event(ws, "message")["channel_id"] == ch["id"]
         ws.close()
