@@ -48,6 +48,8 @@ struct app_config {
 	const char	*plugin_dir;
 	const char	*plugins;
 	const char	*trusted_proxies;
+	u_int64_t	 stream_linger_ms;	/* LISTEN kept after the last
+						   stream (stream.c) */
 };
 
 extern struct app_config	app_config;

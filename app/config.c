@@ -11,6 +11,7 @@
 struct app_config	app_config;
 
 static const char	*env_or(const char *, const char *);
+static u_int64_t	 env_ms(const char *, u_int64_t, u_int64_t);
 static void		 origin_from_url(const char *);
 
 static const char *
@@ -19,6 +20,24 @@ env_or(const char *name, const char *def)
 	const char	*v = getenv(name);
 
 	return (v != NULL && *v != '\0' ? v : def);
+}
+
+/* A number of milliseconds, def when unset; anything else is fatal. */
+static u_int64_t
+env_ms(const char *name, u_int64_t def, u_int64_t max)
+{
+	const char		*v = env_or(name, NULL);
+	char			*end;
+	unsigned long long	 n;
+
+	if (v == NULL)
+		return (def);
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || *v == '-' || n > max)
+		fatalx("%s must be a number of milliseconds up to %llu: %s",
+		    name, (unsigned long long)max, v);
+	return (n);
 }
 
 /* "https://inbox.example.com/app" -> "https://inbox.example.com". */
@@ -68,6 +87,8 @@ config_load(void)
 	c->trusted_proxies = env_or("TRUSTED_PROXIES", "");
 	c->plugins = env_or("PLUGINS",
 	    "whatsapp_cloud,360dialog,messenger,instagram");
+	/* A page reload or a reconnect should find LISTEN still there. */
+	c->stream_linger_ms = env_ms("STREAM_LINGER_MS", 30000, 3600000);
 
 	if (c->production) {
 		if (!c->secure_cookies)

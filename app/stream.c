@@ -3,20 +3,30 @@
  * connection that feeds it.
  *
  * Ingestion, sending and the inbox API raise NOTIFY "inbox_events" with
- * an organization and ids (migrations 004, 007, 009). Each worker keeps
- * one libpq connection LISTENing, watched by kore's own event loop, and
- * pushes every event to its own sockets of that organization: several
- * kore nodes on one database all deliver, and no worker relays to
- * another. Clients get ids only and fetch what changed through the API,
- * which checks access as always.
+ * an organization and ids (migrations 004, 007, 009). A worker with
+ * streams keeps one libpq connection LISTENing, watched by kore's own
+ * event loop, and pushes every event to its own sockets of that
+ * organization: several kore nodes on one database all deliver, and no
+ * worker relays to another. Clients get ids only and fetch what changed
+ * through the API, which checks access as always.
+ *
+ * The LISTEN connection exists only while it is needed: every event
+ * wakes every worker that LISTENs, which costs a worker with nobody to
+ * tell as much as parsing the webhook did. The first stream opening on
+ * a worker starts it, and waits (its request asleep) until LISTEN is in
+ * place before it is even authenticated, so that nothing committed after
+ * its hello, from which the client catches up through the API, can be
+ * missed. When the last stream is gone the connection is kept for
+ * STREAM_LINGER_MS (a page reloading, a client reconnecting), then
+ * closed.
  *
  * A stream is authenticated once, when it opens (api.stream_open). It is
  * closed when its credential stops being good: at its expiry (a sweep),
  * or when the database says so with a "revoke" event (logout, switching
- * organization, removal, token revoked; migration 014). When the LISTEN
- * connection drops, events could be missed, so every local stream is
- * closed and the clients reconnect and catch up; until it is back, new
- * streams are refused with 503.
+ * organization, removal, token revoked; migrations 014, 018). When the
+ * LISTEN connection drops, events could be missed, so every local stream
+ * is closed and the clients reconnect and catch up; streams waiting for
+ * it are refused with 503, and so are new ones for STREAM_RETRY_MS.
  */
 #include <libpq-fe.h>
 
@@ -25,6 +35,7 @@
 #include "app.h"
 
 #define STREAM_CHANNEL		"inbox_events"
+/* After a loss, how long new streams are refused before a new try. */
 #define STREAM_RETRY_MS		2000
 #define STREAM_SWEEP_MS		5000
 #define STREAM_CONNECT_MS	10000
@@ -49,8 +60,21 @@ struct stream_client {
 	u_int32_t	generation;	/* of the LISTEN connection then */
 };
 
+/*
+ * A stream's request while it opens, in c->task_arg (stream_req_free):
+ * the request is freed before the connection when the client goes, so
+ * the list of requests waiting for LISTEN lives here, not on the
+ * connection.
+ */
+struct stream_req {
+	struct http_request		*req;
+	int				 waiting;	/* in stream_waiters */
+	int				 asked;		/* api.stream_open sent */
+	TAILQ_ENTRY(stream_req)		 list;
+};
+
 enum listener_state {
-	LISTENER_IDLE,		/* waiting for the retry timer */
+	LISTENER_IDLE,		/* no connection */
 	LISTENER_CONNECTING,
 	LISTENER_SUBSCRIBING,	/* LISTEN sent */
 	LISTENER_READY
@@ -62,7 +86,10 @@ struct stream_listener {
 	int			 fd;	/* the socket kore watches, or -1 */
 	enum listener_state	 state;
 	u_int64_t		 since;	/* ms, when connecting began */
-	u_int32_t		 generation;	/* bumped by every loss */
+	u_int64_t		 retry_at;	/* ms, no new try before */
+	u_int64_t		 unused_since;	/* ms, when the last stream went */
+	int			 linger_armed;	/* listener_linger pending */
+	u_int32_t		 generation;	/* bumped by every close */
 };
 
 /* A credential the database revoked, and when this worker heard it. */
@@ -74,9 +101,12 @@ struct stream_revoke {
 static struct stream_listener	listener = { .fd = -1 };
 static struct stream_revoke	revokes[STREAM_REVOKES];
 static u_int32_t		revokes_next;
-/* Streams open in this worker, and when one last asked to open. */
+/* Streams open in this worker, and those between request and answer. */
 static u_int32_t		stream_clients;
-static u_int64_t		stream_last_asked;
+static u_int32_t		stream_opening;
+/* Opening streams asleep until the LISTEN connection is ready or lost. */
+static TAILQ_HEAD(, stream_req)	stream_waiters =
+    TAILQ_HEAD_INITIALIZER(stream_waiters);
 
 void		stream_connect(struct connection *);
 void		stream_disconnect(struct connection *);
@@ -85,9 +115,12 @@ static void	listener_start(void);
 static void	listener_watch(int);
 static void	listener_unwatch(void);
 static void	listener_poll(void);
+static void	listener_close(void);
 static void	listener_fail(const char *);
 static void	listener_handle(void *, int);
-static void	listener_retry(void *, u_int64_t);
+static void	listener_release(void);
+static void	listener_linger(void *, u_int64_t);
+static void	stream_wake_waiters(void);
 static void	stream_sweep(void *, u_int64_t);
 static void	stream_push(const char *);
 static void	stream_send(struct connection *, const char *, size_t);
@@ -97,15 +130,21 @@ static int	stream_revoked(const char *, u_int64_t);
 static int	stream_cred_eq(const char *, const char *);
 static int	stream_client_set(struct stream_client *, json_t *);
 static int	stream_unavailable(struct http_request *);
+static int	stream_start(struct call *);
+static int	stream_ask(struct call *, struct stream_req *);
+static int	stream_answer(struct call *);
+static void	stream_req_free(void *);
 
-/* Per worker, from init(): the LISTEN connection and the expiry sweep. */
+/*
+ * Per worker, from init(): the expiry sweep. The LISTEN connection
+ * waits for the first stream.
+ */
 void
 stream_init(void)
 {
 	listener.evt.type = 0;
 	listener.evt.flags = 0;
 	listener.evt.handle = listener_handle;
-	listener_start();
 	kore_timer_add(stream_sweep, STREAM_SWEEP_MS, NULL, 0);
 }
 
@@ -203,21 +242,24 @@ listener_poll(void)
 			listener_fail(PQerrorMessage(listener.conn));
 			return;
 		}
+		/*
+		 * LISTEN has committed: anything committed from now on is
+		 * heard, so the streams waiting for it may be authenticated.
+		 */
 		listener.state = LISTENER_READY;
 		kore_log(LOG_INFO, "stream: listening for live events");
+		stream_wake_waiters();
 	}
 }
 
 /*
  * Drops the connection, and with it every local stream (events may be
- * missed until it is back; the clients reconnect and catch up), and
- * every stream still opening (the generation moves on). Retries later.
+ * missed from now on; the clients reconnect and catch up), and every
+ * stream still opening or waiting for it (the generation moves on).
  */
 static void
-listener_fail(const char *why)
+listener_close(void)
 {
-	kore_log(LOG_WARNING, "stream: LISTEN connection lost: %s",
-	    why != NULL && *why != '\0' ? why : "(no message)");
 	listener_unwatch();
 	if (listener.conn != NULL) {
 		PQfinish(listener.conn);
@@ -227,17 +269,83 @@ listener_fail(const char *why)
 		stream_close_all(NULL);
 	listener.state = LISTENER_IDLE;
 	listener.generation++;
-	kore_timer_add(listener_retry, STREAM_RETRY_MS, NULL,
-	    KORE_TIMER_ONESHOT);
+	stream_wake_waiters();
 }
 
+/*
+ * A lost connection: new streams are refused for a while rather than
+ * retrying at once against a database that may be down. Nothing retries
+ * by itself: the next stream to open after that starts a connection.
+ */
 static void
-listener_retry(void *arg, u_int64_t now)
+listener_fail(const char *why)
 {
+	kore_log(LOG_WARNING, "stream: LISTEN connection lost: %s",
+	    why != NULL && *why != '\0' ? why : "(no message)");
+	listener_close();
+	listener.retry_at = kore_time_ms() + STREAM_RETRY_MS;
+}
+
+/*
+ * Called whenever a stream, open or opening, goes: once none is left,
+ * the connection lingers for app_config.stream_linger_ms, then closes.
+ */
+static void
+listener_release(void)
+{
+	if (stream_clients != 0 || stream_opening != 0 ||
+	    listener.state == LISTENER_IDLE)
+		return;
+	listener.unused_since = kore_time_ms();
+	if (!listener.linger_armed) {
+		listener.linger_armed = 1;
+		kore_timer_add(listener_linger, app_config.stream_linger_ms,
+		    NULL, KORE_TIMER_ONESHOT);
+	}
+}
+
+/*
+ * The linger timer: a stream that came and went meanwhile moved
+ * unused_since on, so the timer is set again for what is left.
+ */
+static void
+listener_linger(void *arg, u_int64_t unused)
+{
+	u_int64_t	now = kore_time_ms(), idle;
+
 	(void)arg;
-	(void)now;
-	if (listener.state == LISTENER_IDLE)
-		listener_start();
+	(void)unused;
+	listener.linger_armed = 0;
+	if (stream_clients != 0 || stream_opening != 0 ||
+	    listener.state == LISTENER_IDLE)
+		return;
+	idle = now - listener.unused_since;
+	if (idle < app_config.stream_linger_ms) {
+		listener.linger_armed = 1;
+		kore_timer_add(listener_linger,
+		    app_config.stream_linger_ms - idle, NULL,
+		    KORE_TIMER_ONESHOT);
+		return;
+	}
+	kore_log(LOG_INFO, "stream: no streams for %llu ms, LISTEN closed",
+	    (unsigned long long)idle);
+	listener_close();
+}
+
+/*
+ * Wakes every stream waiting for the connection: it has become ready,
+ * or it is gone (and the generation they saw with it).
+ */
+static void
+stream_wake_waiters(void)
+{
+	struct stream_req	*sr;
+
+	while ((sr = TAILQ_FIRST(&stream_waiters)) != NULL) {
+		TAILQ_REMOVE(&stream_waiters, sr, list);
+		sr->waiting = 0;
+		http_request_wakeup(sr->req);
+	}
 }
 
 /*
@@ -250,6 +358,8 @@ listener_handle(void *arg, int error)
 	PGnotify	*n;
 
 	(void)arg;
+	if (listener.state == LISTENER_IDLE)
+		return;
 	if (listener.state != LISTENER_READY) {
 		listener_poll();
 		return;
@@ -276,11 +386,10 @@ stream_push(const char *payload)
 	size_t			 len = strlen(payload);
 
 	/*
-	 * Every delivery raises an event: with no stream here, open or
-	 * opening (within a query's time), there is nobody to tell.
+	 * While the connection lingers there is nobody to tell, nor any
+	 * stream opening that a revoke could concern.
 	 */
-	if (stream_clients == 0 &&
-	    kore_time_ms() - stream_last_asked > STREAM_CONNECT_MS)
+	if (stream_clients == 0 && stream_opening == 0)
 		return;
 	if ((doc = json_loads(payload, 0, NULL)) == NULL)
 		return;
@@ -437,36 +546,98 @@ stream_unavailable(struct http_request *req)
 int
 h_stream(struct call *c)
 {
+	struct stream_req	*sr = c->task_arg;
+
+	if (c->step == 0)
+		return (stream_start(c));
+	if (sr->waiting) {
+		http_request_sleep(c->req);
+		return (CALL_WAIT);
+	}
+	if (!sr->asked)
+		return (stream_ask(c, sr));
+	return (stream_answer(c));
+}
+
+/*
+ * A stream asks to open: authenticated at once if this worker LISTENs,
+ * otherwise once it does (the connection started if it is not already
+ * on its way), asleep until then.
+ */
+static int
+stream_start(struct call *c)
+{
 	struct http_request	*req = c->req;
 	struct stream_client	*sc;
+	struct stream_req	*sr;
 	const char		*origin, *upgrade, *key, *version;
+
+	/* Cookies ride along cross-site; browsers always say whence. */
+	if (http_request_header(req, "origin", &origin) &&
+	    strcmp(origin, app_config.public_origin) != 0)
+		return (reply_error(req, 403, "CROSS_ORIGIN",
+		    "Cross-origin requests are not allowed", NULL));
+	if (!http_request_header(req, "upgrade", &upgrade) ||
+	    strcasecmp(upgrade, "websocket") != 0 ||
+	    !http_request_header(req, "sec-websocket-key", &key) ||
+	    !http_request_header(req, "sec-websocket-version", &version) ||
+	    strcmp(version, "13") != 0)
+		return (reply_error(req, 426, "UPGRADE_REQUIRED",
+		    "This endpoint is a websocket (version 13); open "
+		    "it with Upgrade: websocket", NULL));
+	if (listener.state == LISTENER_IDLE &&
+	    kore_time_ms() < listener.retry_at)
+		return (stream_unavailable(req));
+
+	/* Counted from here, so that the connection is kept for it. */
+	sr = kore_calloc(1, sizeof(*sr));
+	sr->req = req;
+	c->task_arg = sr;
+	c->task_free = stream_req_free;
+	stream_opening++;
+	/* On the connection already: the request is freed first. */
+	sc = kore_calloc(1, sizeof(*sc));
+	sc->generation = listener.generation;
+	kore_free(req->owner->hdlr_extra);
+	req->owner->hdlr_extra = sc;
+
+	/* A failure to start moves the generation on: refused below. */
+	if (listener.state == LISTENER_IDLE)
+		listener_start();
+	if (listener.state == LISTENER_READY ||
+	    listener.state == LISTENER_IDLE)
+		return (stream_ask(c, sr));
+	sr->waiting = 1;
+	TAILQ_INSERT_TAIL(&stream_waiters, sr, list);
+	http_request_sleep(req);
+	return (CALL_WAIT);
+}
+
+/*
+ * Sends api.stream_open, only once LISTEN is in place and has been
+ * since the stream asked: whatever is committed after the query's
+ * snapshot, a revoke included, is then heard by this worker.
+ */
+static int
+stream_ask(struct call *c, struct stream_req *sr)
+{
+	struct stream_client	*sc = c->req->owner->hdlr_extra;
+
+	if (listener.state != LISTENER_READY ||
+	    sc->generation != listener.generation)
+		return (stream_unavailable(c->req));
+	sc->asked = kore_time_ms();
+	sr->asked = 1;
+	return (call_query_api(c, SQL_STREAM_OPEN));
+}
+
+static int
+stream_answer(struct call *c)
+{
+	struct http_request	*req = c->req;
+	struct stream_client	*sc;
 	json_t			*body;
 	int			 status, bad;
-
-	if (c->step == 0) {
-		/* Cookies ride along cross-site; browsers always say whence. */
-		if (http_request_header(req, "origin", &origin) &&
-		    strcmp(origin, app_config.public_origin) != 0)
-			return (reply_error(req, 403, "CROSS_ORIGIN",
-			    "Cross-origin requests are not allowed", NULL));
-		if (!http_request_header(req, "upgrade", &upgrade) ||
-		    strcasecmp(upgrade, "websocket") != 0 ||
-		    !http_request_header(req, "sec-websocket-key", &key) ||
-		    !http_request_header(req, "sec-websocket-version",
-		    &version) || strcmp(version, "13") != 0)
-			return (reply_error(req, 426, "UPGRADE_REQUIRED",
-			    "This endpoint is a websocket (version 13); open "
-			    "it with Upgrade: websocket", NULL));
-		if (listener.state != LISTENER_READY)
-			return (stream_unavailable(req));
-		/* On the connection already: the request is freed first. */
-		sc = kore_calloc(1, sizeof(*sc));
-		sc->asked = stream_last_asked = kore_time_ms();
-		sc->generation = listener.generation;
-		kore_free(req->owner->hdlr_extra);
-		req->owner->hdlr_extra = sc;
-		return (call_query_api(c, SQL_STREAM_OPEN));
-	}
 
 	if (call_api_result(c, &status, &body) == -1)
 		return (CALL_DONE);
@@ -493,6 +664,22 @@ h_stream(struct call *c)
 	return (CALL_DONE);
 }
 
+/*
+ * The opening request is over (answered, upgraded, or its client gone):
+ * an upgraded one is counted in stream_clients already.
+ */
+static void
+stream_req_free(void *arg)
+{
+	struct stream_req	*sr = arg;
+
+	if (sr->waiting)
+		TAILQ_REMOVE(&stream_waiters, sr, list);
+	kore_free(sr);
+	stream_opening--;
+	listener_release();
+}
+
 /* The first frame: which organization's events follow. */
 void
 stream_connect(struct connection *c)
@@ -512,4 +699,5 @@ stream_disconnect(struct connection *c)
 {
 	(void)c;
 	stream_clients--;
+	listener_release();
 }
