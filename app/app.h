@@ -146,6 +146,8 @@ int		 call_task(struct call *, int (*)(struct kore_task *), void *,
 		    void (*)(void *));
 /* Whether the last query failed; call_fail_db() answers for it. */
 int		 call_failed(struct call *);
+/* Whether an SQLSTATE means the database is unavailable (a 503). */
+int		 call_sqlstate_unavailable(const char *);
 int		 call_fail_db(struct call *);
 /* Row 0's (status, body) of an api.* function, replied as is. */
 int		 call_reply_api(struct call *);

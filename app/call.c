@@ -280,6 +280,19 @@ call_sql_poll(struct call *c)
 	}
 }
 
+/*
+ * Whether an SQLSTATE says the database could not be reached or would
+ * not take us (connection lost, shutting down, too many connections),
+ * rather than that the statement itself failed.
+ */
+int
+call_sqlstate_unavailable(const char *state)
+{
+	return (strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P0", 4) == 0 ||
+	    strcmp(state, "53300") == 0);
+}
+
 int
 call_failed(struct call *c)
 {
@@ -315,9 +328,7 @@ call_fail_db(struct call *c)
 		return (reply_error(c->req, status,
 		    c->errcode ? c->errcode : "ERROR", c->errmsg, details));
 	}
-	if (strncmp(c->sqlstate, "08", 2) == 0 ||
-	    strcmp(c->sqlstate, "57P01") == 0 ||
-	    strcmp(c->sqlstate, "53300") == 0) {
+	if (call_sqlstate_unavailable(c->sqlstate)) {
 		kore_log(LOG_ERR, "database unavailable: %s", c->errmsg);
 		http_response_header(c->req, "retry-after", "5");
 		return (reply_error(c->req, 503, "DATABASE_UNAVAILABLE",

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "ingest.h"
 
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
@@ -43,6 +44,7 @@ init(int state)
 {
 	if (state == KORE_MODULE_LOAD) {
 		kore_pgsql_register(DB_NAME, app_config.database_url);
+		ingest_init();
 		stream_init();
 	}
 	return (KORE_RESULT_OK);

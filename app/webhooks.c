@@ -13,9 +13,10 @@
  *      names their routing keys (400 when the body is not a JSON object,
  *      is not UTF-8 or has duplicate keys);
  *   4. api.webhook_ingest() journals the delivery and applies each
- *      routing key's events in the organization that owns the key, in one
- *      statement. The 200 goes out only after that commit; when the
- *      database cannot be reached the answer is 503, so the provider
+ *      routing key's events in the organization that owns the key; the
+ *      deliveries ready at the same time share one statement and one
+ *      commit (ingest.c). The 200 goes out only after that commit; when
+ *      the database cannot be reached the answer is 503, so the provider
  *      delivers again.
  * The common case, a Meta delivery signed with the platform's secret, is
  * one round trip. A signature the platform secret does not verify may
@@ -26,24 +27,19 @@
  * own channel's number, which the ingest function checks before it
  * writes anything. GET is Meta's verification handshake.
  *
- * Load: at most pgsql_conn_max deliveries of a worker run their ingest
- * statement at once; the others wait for a slot in a queue of their own,
- * first come first served (kore's pgsql queue lets a request that just
- * arrived take a connection before those woken for it, which left some
- * deliveries waiting seconds under load). A worker takes at most
- * WEBHOOK_INFLIGHT_PER_CONN deliveries per pooled connection (128 with
- * pgsql_conn_max 8); the next one is answered 503 with Retry-After at
- * once, before any work: the provider delivers it again later, and
- * nothing was acknowledged. docs/webhooks.md has the whole story, the
- * journal and replay; docs/performance.md the measurements.
+ * Load: a worker takes at most WEBHOOK_INFLIGHT_PER_CONN deliveries per
+ * pooled connection (128 with pgsql_conn_max 8); the next one is
+ * answered 503 with Retry-After at once, before any work: the provider
+ * delivers it again later, and nothing was acknowledged. docs/webhooks.md
+ * has the whole story, the journal and replay; docs/performance.md the
+ * measurements.
  */
-#include <sys/queue.h>
-
 #include <time.h>
 
 #include <sodium.h>
 
 #include "app.h"
+#include "ingest.h"
 #include "plugin_host.h"
 #include "signature.h"
 #include "vault.h"
@@ -56,9 +52,6 @@
 #define WEBHOOK_BUSY_RETRY	"5"
 #define WEBHOOK_BUSY_LOG_MS	10000
 
-static const char SQL_INGEST[] =
-    "SELECT status, body::text FROM api.webhook_ingest($1, $2::jsonb, "
-    "$3::jsonb, $4)";
 static const char SQL_APP_SECRETS[] =
     "SELECT status, body::text FROM api.webhook_app_secrets($1, $2, "
     "$3::jsonb, $4)";
@@ -69,7 +62,6 @@ static const char SQL_SECRET_KNOWN[] =
 #define WH_INGEST		1
 #define WH_SECRETS		2
 #define WH_SECRET_KNOWN		3
-#define WH_QUEUED		4
 
 /* What wh_parse() found. */
 #define WH_PARSED		0
@@ -92,20 +84,12 @@ struct wh_call {
 	char				 reason[160];	/* why it is invalid */
 	long long			 received_ms;
 	int				 counted;	/* wh_inflight */
-	int				 slot;		/* an ingest slot */
-	int				 queued;	/* in wh_queue */
-	const char			*verification;	/* while queued */
-	struct http_request		*req;
-	TAILQ_ENTRY(wh_call)		 list;
+	struct ingest_job		 job;
 };
 
 /* This worker's deliveries in progress, and those refused for it. */
 static u_int32_t	wh_inflight;
 static u_int64_t	wh_refused, wh_refused_logged_ms;
-
-/* Ingest slots in use, and the deliveries waiting for one, in order. */
-static u_int32_t		wh_slots;
-static TAILQ_HEAD(, wh_call)	wh_queue = TAILQ_HEAD_INITIALIZER(wh_queue);
 
 static void	 wh_free(void *);
 static int	 wh_start(struct call *);
@@ -121,9 +105,8 @@ static int	 wh_secret_known(struct call *, struct wh_call *);
 static int	 wh_unseal_verify(struct wh_call *, json_t *, const char *,
 		    const char *);
 static int	 wh_fail_db(struct call *);
+static int	 wh_not_stored(struct call *, const char *, const char *);
 static int	 wh_busy(struct call *);
-static int	 wh_slot_take(struct call *, struct wh_call *);
-static void	 wh_slot_release(struct wh_call *);
 static int	 wh_invalid(struct call *, struct wh_call *);
 static int	 wh_token_eq(const char *, const char *);
 static int	 wh_secret_ok(const char *);
@@ -146,12 +129,6 @@ h_webhook(struct call *c)
 		return (wh_secrets(c, w));
 	case WH_SECRET_KNOWN:
 		return (wh_secret_known(c, w));
-	case WH_QUEUED:
-		if (w->queued) {
-			http_request_sleep(c->req);
-			return (CALL_WAIT);
-		}
-		return (wh_ingest(c, w, w->verification));
 	default:
 		fatal("h_webhook: step %d", w->next);
 	}
@@ -166,9 +143,7 @@ wh_free(void *arg)
 
 	if (w->counted)
 		wh_inflight--;
-	if (w->queued)
-		TAILQ_REMOVE(&wh_queue, w, list);
-	wh_slot_release(w);
+	ingest_forget(&w->job);
 	kore_free(w->body);
 	kore_free(w->events);
 	json_decref(w->keys);
@@ -509,20 +484,16 @@ wh_headers(struct call *c)
 	return (h);
 }
 
-/* The one statement that stores the delivery; verification says how it
- * was authenticated. */
+/*
+ * Hands the delivery to ingest.c, which stores it with whatever else is
+ * ready; verification says how it was authenticated.
+ */
 static int
 wh_ingest(struct call *c, struct wh_call *w, const char *verification)
 {
 	json_t	*meta;
 	char	*m;
-	int	 rc;
 
-	if (wh_slot_take(c, w) == -1) {
-		w->verification = verification;
-		w->next = WH_QUEUED;
-		return (CALL_WAIT);
-	}
 	meta = json_pack("{s:s?, s:s?, s:s, s:o, s:I}",
 	    "adapter", w->plugin ? w->plugin->desc.name : NULL,
 	    "family", wh_family(w->plugin),
@@ -539,35 +510,44 @@ wh_ingest(struct call *c, struct wh_call *w, const char *verification)
 	if ((m = json_dumps(meta, JSON_COMPACT)) == NULL)
 		fatal("wh_ingest: json_dumps");
 	json_decref(meta);
-	w->next = WH_INGEST;
-	rc = call_query(c, SQL_INGEST, 4, w->endpoint, m, w->events, w->body);
+
+	w->job.endpoint = w->endpoint;
+	w->job.meta = kore_strdup(m);
 	free(m);
-	/* call_query() keeps its own copies: drop ours early. */
-	kore_free(w->body);
-	kore_free(w->events);
-	w->body = w->events = NULL;
-	return (rc);
+	w->job.events = w->events;
+	w->job.body = w->body;
+	w->job.body_len = w->len;
+	w->events = w->body = NULL;
+	w->next = WH_INGEST;
+	ingest_submit(&w->job, c->req);
+	return (CALL_WAIT);
 }
 
 static int
 wh_ingested(struct call *c, struct wh_call *w)
 {
-	json_t	*body;
-	int	 status;
+	json_t		*body = NULL;
+	json_error_t	 jerr;
 
-	wh_slot_release(w);
-	if (call_failed(c))
-		return (wh_fail_db(c));
-	if (call_api_result(c, &status, &body) == -1)
-		return (CALL_DONE);
-	if (status >= 400) {
-		reply_error(c->req, status, json_string_value(json_object_get(
-		    body, "error_code")), json_string_value(json_object_get(
-		    body, "error")), NULL);
+	if (!ingest_over(&w->job))
+		return (CALL_WAIT);
+	if (w->job.state == INGEST_FAILED)
+		return (wh_not_stored(c, w->job.sqlstate, w->job.errmsg));
+	if (w->job.answer != NULL &&
+	    (body = json_loads(w->job.answer, 0, &jerr)) == NULL) {
+		kore_log(LOG_ERR, "webhook %s: bad answer: %s", w->endpoint,
+		    jerr.text);
+		return (reply_error(c->req, 500, "INTERNAL_ERROR",
+		    "Something went wrong on our side", NULL));
+	}
+	if (w->job.status >= 400) {
+		reply_error(c->req, w->job.status, json_string_value(
+		    json_object_get(body, "error_code")), json_string_value(
+		    json_object_get(body, "error")), NULL);
 		json_decref(body);
 		return (CALL_DONE);
 	}
-	return (reply_json(c->req, status, body));
+	return (reply_json(c->req, w->job.status, body));
 }
 
 /*
@@ -579,50 +559,18 @@ wh_fail_db(struct call *c)
 {
 	if (strncmp(c->sqlstate, "IB", 2) == 0)
 		return (call_fail_db(c));
+	return (wh_not_stored(c, c->sqlstate, c->errmsg));
+}
+
+/* A statement failed (state, msg): nothing of the delivery is stored. */
+static int
+wh_not_stored(struct call *c, const char *state, const char *msg)
+{
 	kore_log(LOG_ERR, "webhook %s not stored (%s): %s", c->req->path,
-	    c->sqlstate, c->errmsg);
+	    state, msg);
 	http_response_header(c->req, "retry-after", "5");
 	return (reply_error(c->req, 503, "DATABASE_UNAVAILABLE",
 	    "The delivery was not stored; deliver it again", NULL));
-}
-
-/*
- * An ingest slot for w: 0 when it has one, -1 when it waits in line (its
- * request asleep until wh_slot_release() hands it one).
- */
-static int
-wh_slot_take(struct call *c, struct wh_call *w)
-{
-	if (w->slot)
-		return (0);
-	if (wh_slots < pgsql_conn_max && TAILQ_EMPTY(&wh_queue)) {
-		wh_slots++;
-		w->slot = 1;
-		return (0);
-	}
-	w->req = c->req;
-	w->queued = 1;
-	TAILQ_INSERT_TAIL(&wh_queue, w, list);
-	http_request_sleep(c->req);
-	return (-1);
-}
-
-/* Hands w's slot, if it has one, to the first in line, or gives it back. */
-static void
-wh_slot_release(struct wh_call *w)
-{
-	struct wh_call	*next;
-
-	if (!w->slot)
-		return;
-	w->slot = 0;
-	if ((next = TAILQ_FIRST(&wh_queue)) != NULL) {
-		TAILQ_REMOVE(&wh_queue, next, list);
-		next->queued = 0;
-		next->slot = 1;
-		http_request_wakeup(next->req);
-	} else
-		wh_slots--;
 }
 
 /*
