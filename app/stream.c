@@ -56,7 +56,8 @@ struct stream_client {
 	char		org[37];
 	char		cred[65];
 	u_int64_t	expires;	/* ms, kore_time_ms(); 0 = never */
-	u_int64_t	asked;		/* ms, when api.stream_open was sent */
+	u_int64_t	revokes_seen;	/* revokes_heard when api.stream_open
+					   was sent */
 	u_int32_t	generation;	/* of the LISTEN connection then */
 };
 
@@ -92,15 +93,15 @@ struct stream_listener {
 	u_int32_t		 generation;	/* bumped by every close */
 };
 
-/* A credential the database revoked, and when this worker heard it. */
+/* A credential the database revoked. */
 struct stream_revoke {
 	char		cred[65];
-	u_int64_t	at;
 };
 
 static struct stream_listener	listener = { .fd = -1 };
+/* The last revokes heard, the n-th in revokes[n % STREAM_REVOKES]. */
 static struct stream_revoke	revokes[STREAM_REVOKES];
-static u_int32_t		revokes_next;
+static u_int64_t		revokes_heard;
 /* Streams open in this worker, and those between request and answer. */
 static u_int32_t		stream_clients;
 static u_int32_t		stream_opening;
@@ -469,26 +470,33 @@ stream_close_all(const char *cred)
 /*
  * A revoke can reach this worker while api.stream_open, which still saw
  * the credential as good, is on its way back: kept for a while so that
- * stream is refused at its handshake.
+ * stream is refused at its handshake. Counted rather than timed: the
+ * event loop hears revokes and sends queries in one order, and a revoke
+ * heard before the query was sent was committed before its snapshot (the
+ * query refuses the credential itself).
  */
 static void
 stream_revoke_note(const char *cred)
 {
-	struct stream_revoke	*r = &revokes[revokes_next++ % STREAM_REVOKES];
+	struct stream_revoke	*r = &revokes[revokes_heard % STREAM_REVOKES];
 
 	kore_strlcpy(r->cred, cred, sizeof(r->cred));
-	r->at = kore_time_ms();
+	revokes_heard++;
 }
 
-/* Whether cred was revoked at or after since (ms). */
+/*
+ * Whether cred was revoked since revokes_heard was seen; so many
+ * revokes since then that the ring forgot some count as cred's.
+ */
 static int
-stream_revoked(const char *cred, u_int64_t since)
+stream_revoked(const char *cred, u_int64_t seen)
 {
-	size_t	i;
+	u_int64_t	n;
 
-	for (i = 0; i < STREAM_REVOKES; i++) {
-		if (revokes[i].at >= since && revokes[i].at != 0 &&
-		    stream_cred_eq(cred, revokes[i].cred))
+	if (revokes_heard - seen > STREAM_REVOKES)
+		return (1);
+	for (n = seen; n < revokes_heard; n++) {
+		if (stream_cred_eq(cred, revokes[n % STREAM_REVOKES].cred))
 			return (1);
 	}
 	return (0);
@@ -626,7 +634,7 @@ stream_ask(struct call *c, struct stream_req *sr)
 	if (listener.state != LISTENER_READY ||
 	    sc->generation != listener.generation)
 		return (stream_unavailable(c->req));
-	sc->asked = kore_time_ms();
+	sc->revokes_seen = revokes_heard;
 	sr->asked = 1;
 	return (call_query_api(c, SQL_STREAM_OPEN));
 }
@@ -656,7 +664,7 @@ stream_answer(struct call *c)
 	 */
 	if (listener.state != LISTENER_READY ||
 	    sc->generation != listener.generation ||
-	    stream_revoked(sc->cred, sc->asked))
+	    stream_revoked(sc->cred, sc->revokes_seen))
 		return (stream_unavailable(req));
 	/* Client frames only keep kore's idle timer going: no callbacks. */
 	kore_websocket_handshake(req, "stream_connect", NULL,
