@@ -62,10 +62,10 @@ struct stream_client {
 };
 
 /*
- * A stream's request while it opens, in c->task_arg (stream_req_free):
- * the request is freed before the connection when the client goes, so
- * the list of requests waiting for LISTEN lives here, not on the
- * connection.
+ * A stream's request while it opens, in c->task_arg (stream_req_free,
+ * with the request). When the client goes, kore frees its connection
+ * first and the request on a later pass, so what the list of requests
+ * waiting for LISTEN points at lives with the request.
  */
 struct stream_req {
 	struct http_request		*req;
