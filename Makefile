@@ -171,6 +171,11 @@ tests/fuzz/bin/fuzz_signature: tests/fuzz/fuzz_signature.c app/core/signature.c
 	@mkdir -p tests/fuzz/bin
 	clang $(FUZZ_CFLAGS) $^ -o $@ -lsodium
 
+# The top-level member scanner, checked against jansson's strict parse.
+tests/fuzz/bin/fuzz_jsonscan: tests/fuzz/fuzz_jsonscan.c app/core/jsonscan.c
+	@mkdir -p tests/fuzz/bin
+	clang $(FUZZ_CFLAGS) $^ -o $@ -ljansson
+
 # Each adapter's webhook_parse, linked with that plugin's own sources.
 tests/fuzz/bin/fuzz_parse_%: tests/fuzz/fuzz_parse_%.c tests/fuzz/fuzz_parse.inc \
     tests/fuzz/fuzz_golden.inc \
