@@ -40,6 +40,7 @@
 
 #include "app.h"
 #include "ingest.h"
+#include "jsonscan.h"
 #include "plugin_host.h"
 #include "signature.h"
 #include "vault.h"
@@ -47,6 +48,8 @@
 #define WEBHOOK_META		"meta"
 #define WEBHOOK_SIG_HEADER	"x-hub-signature-256"
 #define WEBHOOK_CHALLENGE_MAX	128
+/* Longer than any Meta "object" an adapter could claim. */
+#define WEBHOOK_OBJECT_MAX	64
 #define WEBHOOK_HEADER_KEEP	512
 #define WEBHOOK_INFLIGHT_PER_CONN	16
 #define WEBHOOK_BUSY_RETRY	"5"
@@ -98,6 +101,8 @@ static int	 wh_read_body(struct call *, struct wh_call *);
 static int	 wh_meta_auth(struct call *, struct wh_call *);
 static int	 wh_channel_auth(struct call *, struct wh_call *);
 static int	 wh_parse(struct call *, struct wh_call *);
+static json_t	*wh_strict(struct wh_call *);
+static const struct host_plugin *wh_meta_plugin(const char *);
 static int	 wh_ingest(struct call *, struct wh_call *, const char *);
 static int	 wh_ingested(struct call *, struct wh_call *);
 static int	 wh_secrets(struct call *, struct wh_call *);
@@ -383,9 +388,14 @@ wh_secret_ok(const char *s)
 }
 
 /*
- * The body into w->events and w->keys: strictly JSON (UTF-8, no
- * duplicate keys, an object root), then the adapter's plugin (for /meta
- * the one that claims the payload's object; none claims it: no events).
+ * The body into w->events and w->keys, for the adapter's plugin (for
+ * /meta the one that claims the payload's "object"; none claims it: no
+ * events). The body must be strict JSON: UTF-8, no duplicate keys, an
+ * object root. The plugin parses it that strictly anyway, so on the
+ * common path it is parsed once, by the plugin: /meta finds its object
+ * with jsonscan, which builds nothing, and the host parses the body
+ * itself only when nobody else will, when jsonscan is unsure, or to say
+ * why a body the plugin refused is invalid.
  * WH_PARSED, WH_INVALID with w->reason, or WH_REPLIED.
  */
 static int
@@ -393,35 +403,39 @@ wh_parse(struct call *c, struct wh_call *w)
 {
 	struct inbox_call		 call;
 	struct inbox_parsed		 out;
-	const struct host_plugin	*p;
-	json_error_t			 jerr;
 	json_t				*root;
 	const char			*obj;
-	size_t				 i;
-	int				 rc;
+	char				 name[WEBHOOK_OBJECT_MAX];
+	size_t				 i, len;
+	int				 rc, strict = 0;
 
 	if (w->events != NULL)
 		return (WH_PARSED);
-	root = json_loadb(w->body, w->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL || !json_is_object(root)) {
-		snprintf(w->reason, sizeof(w->reason), "%s", root == NULL ?
-		    jerr.text : "the body must be a JSON object");
-		json_decref(root);
-		return (WH_INVALID);
-	}
 	if (w->meta) {
-		obj = json_string_value(json_object_get(root, "object"));
-		p = obj == NULL ? NULL :
-		    plugin_find_webhook_object(plugins, obj);
-		if (p != NULL && (!(p->desc.capabilities & INBOX_CAP_WEBHOOK) ||
-		    p->desc.webhook_auth != INBOX_WEBHOOK_META_SIGNATURE))
-			p = NULL;
-		w->plugin = p;
+		rc = jsonscan_top_string(w->body, w->len, "object", &obj,
+		    &len);
+		w->plugin = NULL;
+		if (rc == JSONSCAN_FOUND && len < sizeof(name)) {
+			memcpy(name, obj, len);
+			name[len] = '\0';
+			w->plugin = wh_meta_plugin(name);
+		} else if (rc != JSONSCAN_ABSENT) {
+			if ((root = wh_strict(w)) == NULL)
+				return (WH_INVALID);
+			obj = json_string_value(json_object_get(root, "object"));
+			w->plugin = obj == NULL ? NULL : wh_meta_plugin(obj);
+			json_decref(root);
+			strict = 1;
+		}
 	}
-	json_decref(root);
 
 	w->keys = json_array();
 	if (w->plugin == NULL) {
+		if (!strict) {
+			if ((root = wh_strict(w)) == NULL)
+				return (WH_INVALID);
+			json_decref(root);
+		}
 		w->events = kore_strdup("[]");
 		return (WH_PARSED);
 	}
@@ -441,6 +455,9 @@ wh_parse(struct call *c, struct wh_call *w)
 	if (rc == INBOX_OK)
 		return (WH_PARSED);
 	if (rc == INBOX_EINVAL) {
+		if ((root = wh_strict(w)) == NULL)
+			return (WH_INVALID);
+		json_decref(root);
 		snprintf(w->reason, sizeof(w->reason), "%s",
 		    "the adapter cannot read this body");
 		return (WH_INVALID);
@@ -450,6 +467,39 @@ wh_parse(struct call *c, struct wh_call *w)
 	reply_error(c->req, 500, "INTERNAL_ERROR",
 	    "Something went wrong on our side", NULL);
 	return (WH_REPLIED);
+}
+
+/*
+ * The body parsed as strictly as the plugins parse it, or NULL with
+ * w->reason saying why it is not a webhook payload.
+ */
+static json_t *
+wh_strict(struct wh_call *w)
+{
+	json_error_t	 jerr;
+	json_t		*root;
+
+	root = json_loadb(w->body, w->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		snprintf(w->reason, sizeof(w->reason), "%s", root == NULL ?
+		    jerr.text : "the body must be a JSON object");
+		json_decref(root);
+		return (NULL);
+	}
+	return (root);
+}
+
+/* The plugin that takes Meta deliveries of this object, if any. */
+static const struct host_plugin *
+wh_meta_plugin(const char *object)
+{
+	const struct host_plugin	*p;
+
+	p = plugin_find_webhook_object(plugins, object);
+	if (p != NULL && (!(p->desc.capabilities & INBOX_CAP_WEBHOOK) ||
+	    p->desc.webhook_auth != INBOX_WEBHOOK_META_SIGNATURE))
+		return (NULL);
+	return (p);
 }
 
 static int
