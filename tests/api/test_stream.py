@@ -5,12 +5,15 @@ Each organization's streams carry that organization's events only; a
 stream ends when its credential does (logout, switching organization,
 token revoked) and when the worker's LISTEN connection drops, so the
 client reconnects and catches up. Two kore nodes on one database both
-deliver every event.
+deliver every event. A worker LISTENs only while it has streams, and for
+STREAM_LINGER_MS after the last one; a stream's hello waits for LISTEN.
 """
 import json
 import os
 import socket
+import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -28,14 +31,17 @@ def ws_url(server):
     return server.url.replace("http://", "ws://") + "/api/v1/stream"
 
 
-def open_stream(server, client=None, token=None, origin=None):
-    """A connected stream and its hello."""
+def open_stream(server, client=None, token=None, origin=None, sid=None):
+    """A connected stream and its hello (sid: a session cookie's value
+    kept from before the client signed out)."""
     headers = ["Origin: " + (origin or server.url)]
     if token:
         headers.append("Authorization: Bearer " + token)
     cookie = None
     if client is not None:
-        cookie = "sid=" + client.http.cookies["sid"]
+        sid = client.http.cookies["sid"]
+    if sid is not None:
+        cookie = "sid=" + sid
     ws = websocket.create_connection(ws_url(server), header=headers,
                                      cookie=cookie, timeout=WAIT)
     hello = json.loads(ws.recv())
@@ -335,3 +341,232 @@ def test_many_streams_and_half_open_sockets(server):
         assert ws.recv_data(control_frame=True)[0] == \
             websocket.ABNF.OPCODE_PONG
         ws.close()
+
+
+# ---------------------------------------------------------------- on demand
+
+LINGER_MS = 1500
+
+
+@pytest.fixture(scope="module")
+def lone(tmp_path_factory, fakes):
+    """A node of one worker (so every stream meets the same LISTEN
+    connection) with a short linger, and an application_name of its own
+    to find its LISTEN connection by."""
+    name = "inbox-lone-" + uuid.uuid4().hex[:8]
+    env = dict(fakes.bases)
+    env.update({"PLUGINS": TEST_PLUGINS, "WORKERS": "1",
+                "STREAM_LINGER_MS": str(LINGER_MS),
+                "DATABASE_URL": os.environ["DATABASE_URL"] +
+                " application_name=" + name})
+    node = Server(str(tmp_path_factory.mktemp("kore-lone")), env=env).start()
+    node.app_name = name
+    yield node
+    node.stop()
+    log = node.read_log()
+    assert "died" not in log, log[-3000:]
+    assert "exited with status" not in log, log[-3000:]
+
+
+def listen_pids(admin_db, node):
+    """The backends of node's LISTEN connections."""
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity"
+                    " WHERE application_name = %s"
+                    " AND query = 'LISTEN inbox_events'", (node.app_name,))
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def wait_listen_pids(admin_db, node, want, timeout=WAIT):
+    """node's LISTEN backends once want(pids) holds (a closed
+    connection's backend takes a moment to go)."""
+    deadline = time.time() + timeout
+    while True:
+        pids = listen_pids(admin_db, node)
+        if want(pids):
+            return pids
+        assert time.time() < deadline, "LISTEN backends: %r" % pids
+        time.sleep(0.05)
+
+
+def cold(admin_db, node):
+    """Waits out the linger: no LISTEN connection left on node."""
+    wait_listen_pids(admin_db, node, lambda p: p == [],
+                     timeout=LINGER_MS / 1000 + WAIT)
+
+
+def test_no_listen_connection_without_streams(lone, fakes, admin_db):
+    ann = signup(lone.url)
+    ch = whatsapp(ann, fakes)
+    # Events are raised with nobody streaming: nobody LISTENs for them.
+    for _ in range(3):
+        customer_says(lone, ch)
+    time.sleep(0.5)
+    assert listen_pids(admin_db, lone) == []
+
+
+def test_the_first_stream_misses_nothing_after_its_hello(lone, fakes,
+                                                        admin_db):
+    ann = signup(lone.url)
+    ch = whatsapp(ann, fakes)
+    cold(admin_db, lone)
+    ws, hello = open_stream(lone, ann)
+    assert hello == {"kind": "hello", "org_id": ann.org_id}
+    # The hello came after LISTEN: at once, not on some later poll.
+    assert len(listen_pids(admin_db, lone)) == 1
+    customer_says(lone, ch)
+    assert next_event(ws, "message")["channel_id"] == ch["id"]
+    ws.close()
+
+
+def test_linger_then_close_then_back(lone, fakes, admin_db):
+    ann = signup(lone.url)
+    ch = whatsapp(ann, fakes)
+    cold(admin_db, lone)
+    ws, _ = open_stream(lone, ann)
+    pids = listen_pids(admin_db, lone)
+    assert len(pids) == 1
+    ws.close()
+    # Within the linger a new stream reuses the connection, and its own
+    # close starts the linger afresh.
+    time.sleep(LINGER_MS / 1000 * 0.6)
+    ws, _ = open_stream(lone, ann)
+    assert listen_pids(admin_db, lone) == pids
+    ws.close()
+    time.sleep(LINGER_MS / 1000 * 0.6)
+    assert listen_pids(admin_db, lone) == pids
+    # Then it goes, and events raised meanwhile wake nobody.
+    cold(admin_db, lone)
+    customer_says(lone, ch)
+    assert listen_pids(admin_db, lone) == []
+    # A new stream brings it back, and hears events.
+    ws, _ = open_stream(lone, ann)
+    assert len(listen_pids(admin_db, lone)) == 1
+    assert listen_pids(admin_db, lone) != pids
+    customer_says(lone, ch)
+    assert next_event(ws, "message")["channel_id"] == ch["id"]
+    ws.close()
+    assert "LISTEN closed" in lone.read_log()
+
+
+def test_many_streams_at_once_on_a_cold_worker(lone, fakes, admin_db):
+    ann, bob = signup(lone.url, org="Ann's"), signup(lone.url, org="Bob's")
+    ch_a, ch_b = whatsapp(ann, fakes), whatsapp(bob, fakes)
+    token, _ = new_token(bob)
+    cold(admin_db, lone)
+    results, errors = [None] * 16, []
+
+    def opener(i):
+        try:
+            if i % 2:
+                results[i] = open_stream(lone, token=token)
+            else:
+                results[i] = open_stream(lone, ann)
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=opener, args=(i,)) for i in
+               range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT + 5)
+    assert errors == []
+    assert len(listen_pids(admin_db, lone)) == 1
+    customer_says(lone, ch_a, "for Ann")
+    customer_says(lone, ch_b, "for Bob")
+    for i, (ws, hello) in enumerate(results):
+        who, ch = (bob, ch_b) if i % 2 else (ann, ch_a)
+        assert hello == {"kind": "hello", "org_id": who.org_id}
+        ev = next_event(ws, "message")
+        assert ev["org_id"] == who.org_id
+        assert ev["channel_id"] == ch["id"]
+        ws.close()
+
+
+def test_clients_that_leave_while_listen_is_connecting(lone, fakes, admin_db):
+    """Handshakes asleep waiting for LISTEN whose clients go: the worker
+    forgets them, and the connection still closes after the linger."""
+    ann = signup(lone.url)
+    ch = whatsapp(ann, fakes)
+    cold(admin_db, lone)
+    req = ("GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n"
+           "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\nOrigin: %s\r\n"
+           "Cookie: sid=%s\r\n\r\n" % (lone.url, ann.http.cookies["sid"]))
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", lone.port))
+        s.sendall(req.encode())
+        s.close()
+    cold(admin_db, lone)
+    ws, _ = open_stream(lone, ann)
+    customer_says(lone, ch)
+    assert next_event(ws, "message")["channel_id"] == ch["id"]
+    ws.close()
+
+
+def test_revokes_racing_streams_opening_on_a_cold_worker(lone, admin_db):
+    """Logging out while streams open on a worker still connecting its
+    LISTEN: each stream is refused, or opened and then closed; none is
+    left open with the ended session."""
+    for delay in (0, 0.003, 0.01):
+        ann = signup(lone.url)
+        sid = ann.http.cookies["sid"]
+        cold(admin_db, lone)
+        opened, refused = [], []
+
+        def opener():
+            try:
+                opened.append(open_stream(lone, sid=sid)[0])
+            except websocket.WebSocketBadStatusException as e:
+                refused.append(e.status_code)
+
+        threads = [threading.Thread(target=opener) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(delay)
+        r = ann.post("/api/v1/auth/logout")
+        assert r.status_code in (200, 204), r.text
+        for t in threads:
+            t.join(WAIT + 5)
+        assert set(refused) <= {401, 503}, refused
+        assert len(opened) + len(refused) == 6
+        for ws in opened:
+            assert_closed(ws)
+        # Once the logout is committed, nothing opens with the session.
+        with pytest.raises(websocket.WebSocketBadStatusException) as e:
+            open_stream(lone, sid=sid)
+        assert e.value.status_code == 401
+
+
+def test_a_lost_connection_without_streams_waits_for_one(lone, fakes,
+                                                        admin_db):
+    ann = signup(lone.url)
+    ch = whatsapp(ann, fakes)
+    cold(admin_db, lone)
+    ws, _ = open_stream(lone, ann)
+    ws.close()
+    # Lost while lingering: nobody to close, nothing to reconnect for.
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = %s"
+                    " AND query = 'LISTEN inbox_events'", (lone.app_name,))
+        assert cur.rowcount == 1
+    time.sleep(2.5)
+    assert listen_pids(admin_db, lone) == []
+    ws = open_stream_once_listening(lone, ann)
+    customer_says(lone, ch)
+    assert next_event(ws, "message")["channel_id"] == ch["id"]
+    ws.close()
+
+
+def test_a_bad_linger_setting_stops_the_server(fakes, tmp_path_factory):
+    for bad in ("soon", "-1", "1e3", "99999999999999999999"):
+        env = dict(fakes.bases)
+        env.update({"PLUGINS": TEST_PLUGINS, "STREAM_LINGER_MS": bad})
+        node = Server(str(tmp_path_factory.mktemp("kore-bad")), env=env)
+        with pytest.raises(RuntimeError) as e:
+            node.start()
+        node.stop()
+        assert "STREAM_LINGER_MS" in str(e.value)
