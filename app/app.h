@@ -32,6 +32,9 @@
 
 /* ---------------------------------------------------------------- config */
 
+/* STREAM_LINGER_MS unset: LISTEN kept 30 s after a worker's last stream. */
+#define STREAM_LINGER_DEFAULT_MS	30000
+
 struct app_config {
 	const char	*database_url;
 	const char	*public_url;

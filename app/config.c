@@ -88,7 +88,8 @@ config_load(void)
 	c->plugins = env_or("PLUGINS",
 	    "whatsapp_cloud,360dialog,messenger,instagram");
 	/* A page reload or a reconnect should find LISTEN still there. */
-	c->stream_linger_ms = env_ms("STREAM_LINGER_MS", 30000, 3600000);
+	c->stream_linger_ms = env_ms("STREAM_LINGER_MS",
+	    STREAM_LINGER_DEFAULT_MS, 3600000);
 
 	if (c->production) {
 		if (!c->secure_cookies)

@@ -11,14 +11,14 @@
  * through the API, which checks access as always.
  *
  * The LISTEN connection exists only while it is needed: every event
- * wakes every worker that LISTENs, which costs a worker with nobody to
- * tell as much as parsing the webhook did. The first stream opening on
- * a worker starts it, and waits (its request asleep) until LISTEN is in
- * place before it is even authenticated, so that nothing committed after
- * its hello, from which the client catches up through the API, can be
- * missed. When the last stream is gone the connection is kept for
- * STREAM_LINGER_MS (a page reloading, a client reconnecting), then
- * closed.
+ * wakes every worker that LISTENs, microseconds of CPU each time
+ * (docs/performance.md), for nothing when it has no stream. The first
+ * stream opening on a worker starts it, and waits (its request asleep)
+ * until LISTEN is in place before it is even authenticated, so that
+ * nothing committed after its hello, from which the client catches up
+ * through the API, can be missed. When the last stream is gone the
+ * connection is kept for STREAM_LINGER_MS (app/config.c; a page
+ * reloading, a client reconnecting), then closed.
  *
  * A stream is authenticated once, when it opens (api.stream_open). It is
  * closed when its credential stops being good: at its expiry (a sweep),
