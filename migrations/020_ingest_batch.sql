@@ -9,8 +9,8 @@
 --
 -- A transaction now holds the locks of several deliveries until its
 -- commit, so two concurrent batches must take them in the same order or
--- they could deadlock (a deadlock costs deadlock_timeout and fails a
--- routing key into the journal as 'failed'). The rows a delivery locks
+-- they could deadlock (a deadlock costs deadlock_timeout, then the
+-- batch is stored again one delivery at a time). The rows a delivery locks
 -- are those of its sender on its receiving account: the conversation
 -- (contact and channel), the messages a status names. So deliveries are
 -- applied in the order of (routing key, sender) of their first event,
@@ -29,6 +29,12 @@ BEGIN
 	    cardinality(p_endpoint) IS DISTINCT FROM cardinality(p_body) THEN
 		RAISE EXCEPTION 'webhook_ingest_batch: arrays differ in length';
 	END IF;
+	-- Several deliveries: no savepoint per routing key (019,
+	-- app.webhook_key); any failure fails them all and the server
+	-- stores each again alone.
+	PERFORM set_config('app.ingest_batch',
+	    CASE WHEN cardinality(p_endpoint) > 1 THEN 'on' ELSE 'off' END,
+	    true);
 	-- MATERIALIZED: each delivery's events are parsed once, not once
 	-- per sort key.
 	FOR x IN

@@ -209,3 +209,38 @@ def test_a_provider_hanging_up_does_not_cancel_the_others(
     # Those whose sender left were stored or not, never twice.
     assert all(texts.count("hung up %d" % i) <= 1 for i in range(4))
     assert "died" not in server.read_log()
+
+
+def test_a_failing_key_in_a_batch_is_journaled_the_rest_applies(
+        server, fakes, admin_db):
+    """Inside a batch no savepoint guards a routing key: a key that fails
+    fails the statement, and each delivery is stored again alone, where
+    the key is journaled 'failed' (replayable) and everything else is
+    applied; every delivery is answered 200."""
+    alice, bob = signup(server.url), signup(server.url)
+    a, b = whatsapp(alice, fakes), whatsapp(bob, fakes)
+    bodies = bodies_for(a, 10, "alice")
+    bodies.insert(4, wh.meta_json(wh.merge(
+        wh.whatsapp_payload(a["pnid"], messages=[
+            wh.whatsapp_text("alice too", sender=digits(11))]),
+        wh.whatsapp_payload(b["pnid"], messages=[
+            wh.whatsapp_text("boom", sender=digits(11))]))))
+    check = "test_batch_boom_" + bob.org_id.replace("-", "")
+    with admin_db.cursor() as cur:
+        cur.execute("ALTER TABLE messages ADD CONSTRAINT " + check +
+                    " CHECK (org_id <> %s OR text <> 'boom')", (bob.org_id,))
+    try:
+        answers = deliver_all(server, bodies,
+                              JournalHeld(os.environ["ADMIN_DATABASE_URL"]))
+    finally:
+        with admin_db.cursor() as cur:
+            cur.execute("ALTER TABLE messages DROP CONSTRAINT " + check)
+    assert [s for s, _ in answers] == [200] * len(bodies), answers
+    assert sorted(m["text"] for m in messages_of(alice, a)) == sorted(
+        ["alice %d" % i for i in range(10)] + ["alice too"])
+    assert messages_of(bob, b) == []
+    [(_, outcome, _, error)] = keys_journal(admin_db, b["pnid"])
+    assert outcome == "failed" and "23514" in error
+    assert {o for _, o, _, _ in keys_journal(admin_db, a["pnid"])} == {
+        "routed"}
+    assert len(keys_journal(admin_db, a["pnid"])) == 11
