@@ -14,12 +14,13 @@
 #define INGEST_FAILED		4	/* nothing committed: sqlstate, errmsg */
 
 /*
- * One delivery to store. The caller fills endpoint, meta, events and
- * body, owned by the job until the statement carrying them is sent (they
- * are freed then), and embeds the job in the request's state; after
- * INGEST_DONE, answer is the api function's body as JSON text, and after
- * INGEST_FAILED errmsg says why; both are owned by the job too, and
- * ingest_forget() frees everything the job still owns.
+ * One delivery to store, embedded in its request's state. The caller
+ * fills endpoint (borrowed: it must outlive the job) and meta, events
+ * and body (kore_malloc'd, handed over: a delivery may be sent again
+ * alone, so the job keeps them). After INGEST_DONE, status and answer
+ * are the api function's (answer as JSON text); after INGEST_FAILED,
+ * sqlstate and errmsg say why. ingest_forget() frees everything the job
+ * owns.
  */
 struct ingest_job {
 	const char		*endpoint;
