@@ -693,7 +693,7 @@ def main():
     ap.add_argument("--soak", type=int, default=300, help="seconds (0: no)")
     ap.add_argument("--soak-rate", type=float, default=0,
                     help="deliveries/s (0: a third of (a) at 32)")
-    ap.add_argument("--max-rate", type=int, default=4000,
+    ap.add_argument("--max-rate", type=int, default=6000,
                     help="deliveries/s to prepare per run (wrk must not "
                          "run out of distinct ones)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
