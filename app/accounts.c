@@ -81,13 +81,8 @@ reply_signed_in(struct call *c)
 
 	if (call_api_result(c, &status, &body) == -1)
 		return (CALL_DONE);
-	if (status >= 400) {
-		reply_error(c->req, status,
-		    json_string_value(json_object_get(body, "error_code")),
-		    json_string_value(json_object_get(body, "error")), NULL);
-		json_decref(body);
-		return (CALL_DONE);
-	}
+	if (status >= 400)
+		return (call_reply_body(c, status, body));
 	auth_set_cookie(c, 1);
 	auth_csrf_token(c->session, csrf, sizeof(csrf));
 	json_object_set_new(body, "csrf_token", json_string(csrf));

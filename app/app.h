@@ -156,6 +156,10 @@ int		 call_fail_db(struct call *);
 int		 call_reply_api(struct call *);
 /* The api.* (status, body) as a status and a parsed body (owned). */
 int		 call_api_result(struct call *, int *, json_t **);
+/* The same from a body's text (NULL: none); 0, or -1 after replying. */
+int		 call_answer_parse(struct call *, const char *, json_t **);
+/* Replies with (status, body), an error in the error shape; takes body. */
+int		 call_reply_body(struct call *, int, json_t *);
 
 /* Whether the step's async operations are over (call.c, routes.c). */
 int		 call_ready(struct call *);

@@ -346,8 +346,7 @@ call_fail_db(struct call *c)
 int
 call_api_result(struct call *c, int *status, json_t **body)
 {
-	json_error_t	jerr;
-	const char	*s, *b;
+	const char	*s;
 
 	*body = NULL;
 	if (call_failed(c)) {
@@ -363,8 +362,20 @@ call_api_result(struct call *c, int *status, json_t **body)
 		return (-1);
 	}
 	*status = atoi(s);
-	if ((b = c->res.values[1]) != NULL &&
-	    (*body = json_loads(b, 0, &jerr)) == NULL) {
+	return (call_answer_parse(c, c->res.values[1], body));
+}
+
+/*
+ * An api.* function's body, as text (NULL: none), parsed into *body
+ * (owned by the caller). Returns 0, or -1 after replying.
+ */
+int
+call_answer_parse(struct call *c, const char *text, json_t **body)
+{
+	json_error_t	jerr;
+
+	*body = NULL;
+	if (text != NULL && (*body = json_loads(text, 0, &jerr)) == NULL) {
 		kore_log(LOG_ERR, "%s: bad body: %s", c->route->path,
 		    jerr.text);
 		reply_error(c->req, 500, "INTERNAL_ERROR",
@@ -383,6 +394,16 @@ call_reply_api(struct call *c)
 
 	if (call_api_result(c, &status, &body) == -1)
 		return (CALL_DONE);
+	return (call_reply_body(c, status, body));
+}
+
+/*
+ * Replies with an api.* function's (status, body): its error in the
+ * error shape, or the body as it is. Takes body's reference.
+ */
+int
+call_reply_body(struct call *c, int status, json_t *body)
+{
 	if (status >= 400) {
 		json_t	*e = json_object_get(body, "error");
 		json_t	*code = json_object_get(body, "error_code");

@@ -27,10 +27,10 @@
  * own channel's number, which the ingest function checks before it
  * writes anything. GET is Meta's verification handshake.
  *
- * Load: a worker takes at most WEBHOOK_INFLIGHT_PER_CONN deliveries per
- * pooled connection (128 with pgsql_conn_max 8); the next one is
- * answered 503 with Retry-After at once, before any work: the provider
- * delivers it again later, and nothing was acknowledged. docs/webhooks.md
+ * Load: a worker takes at most WEBHOOK_INFLIGHT_MAX deliveries at once;
+ * the next one is answered 503 with Retry-After at once, before any
+ * work: the provider delivers it again later, and nothing was
+ * acknowledged. docs/webhooks.md
  * has the whole story, the journal and replay; docs/performance.md the
  * measurements.
  */
@@ -51,7 +51,8 @@
 /* Longer than any Meta "object" an adapter could claim. */
 #define WEBHOOK_OBJECT_MAX	64
 #define WEBHOOK_HEADER_KEEP	512
-#define WEBHOOK_INFLIGHT_PER_CONN	16
+/* Unanswered deliveries a worker holds: well under a second of work. */
+#define WEBHOOK_INFLIGHT_MAX	128
 #define WEBHOOK_BUSY_RETRY	"5"
 #define WEBHOOK_BUSY_LOG_MS	10000
 
@@ -210,8 +211,7 @@ wh_start(struct call *c)
 	if (c->req->method == HTTP_METHOD_GET ||
 	    c->req->method == HTTP_METHOD_HEAD)
 		return (wh_handshake(c, w));
-	if (wh_inflight >=
-	    (u_int32_t)pgsql_conn_max * WEBHOOK_INFLIGHT_PER_CONN)
+	if (wh_inflight >= WEBHOOK_INFLIGHT_MAX)
 		return (wh_busy(c));
 	wh_inflight++;
 	w->counted = 1;
@@ -576,28 +576,15 @@ wh_ingest(struct call *c, struct wh_call *w, const char *verification)
 static int
 wh_ingested(struct call *c, struct wh_call *w)
 {
-	json_t		*body = NULL;
-	json_error_t	 jerr;
+	json_t	*body;
 
 	if (!ingest_over(&w->job))
 		return (CALL_WAIT);
 	if (w->job.state == INGEST_FAILED)
 		return (wh_not_stored(c, w->job.sqlstate, w->job.errmsg));
-	if (w->job.answer != NULL &&
-	    (body = json_loads(w->job.answer, 0, &jerr)) == NULL) {
-		kore_log(LOG_ERR, "webhook %s: bad answer: %s", w->endpoint,
-		    jerr.text);
-		return (reply_error(c->req, 500, "INTERNAL_ERROR",
-		    "Something went wrong on our side", NULL));
-	}
-	if (w->job.status >= 400) {
-		reply_error(c->req, w->job.status, json_string_value(
-		    json_object_get(body, "error_code")), json_string_value(
-		    json_object_get(body, "error")), NULL);
-		json_decref(body);
+	if (call_answer_parse(c, w->job.answer, &body) == -1)
 		return (CALL_DONE);
-	}
-	return (reply_json(c->req, w->job.status, body));
+	return (call_reply_body(c, w->job.status, body));
 }
 
 /*
