@@ -726,6 +726,15 @@ def main():
         start = bench.journal_mark()
         print("warm-up: %d s at 32 connections" % args.warmup)
         bench.webhook(32, args.warmup, name="warmup")
+        # Statistics, as autovacuum gathers them within a minute of the
+        # first traffic: without them each database session plans its
+        # statements once against empty tables (an index on org_id alone
+        # ties with the unique one) and keeps those plans until the
+        # first ANALYZE of the table invalidates them, so a benchmark
+        # starting on a fresh database measured whichever plan each
+        # session happened to cache (docs/performance.md).
+        with bench.db.cursor() as cur:
+            cur.execute("ANALYZE")
         tpl = bench.template()
         res = bench.results
         # (a), (b) and (c) in turn at each count, the whole round
