@@ -116,6 +116,14 @@ tests/unit/bin/%: tests/unit/%.c $(CORE_OBJS) | tests/unit/bin
 tests/unit/bin:
 	mkdir -p $@
 
+# Not part of test: microseconds per webhook_parse of each adapter on a
+# realistic delivery, beside jansson's strict load of the same bytes.
+tests/unit/bin/bench_parse: tests/bench/bench_parse.c $(CORE_OBJS) | tests/unit/bin
+	$(CC) $(BASE_CFLAGS) -fPIE -pie -o $@ $^ $(PKG_LIBS) -ldl
+
+bench-parse: tests/unit/bin/bench_parse $(PLUGIN_SOS)
+	@tests/unit/bin/bench_parse
+
 # --- set-up -----------------------------------------------------------------
 
 deps:
@@ -204,4 +212,4 @@ clean:
 	    app/inbox-plugin-check plugins/*.so tests/plugins/*.so
 	rm -rf tests/unit/bin
 
-.PHONY: all deps build run test bench test-unit fuzz-smoke rotate-master-key clean
+.PHONY: all deps build run test bench bench-parse test-unit fuzz-smoke rotate-master-key clean
