@@ -116,6 +116,13 @@ tests/unit/bin/%: tests/unit/%.c $(CORE_OBJS) | tests/unit/bin
 tests/unit/bin:
 	mkdir -p $@
 
+# The plugins' JSON model is compiled into its test (test_pjson.c
+# includes plugins/common/pjson.inc).
+tests/unit/bin/test_pjson: tests/unit/test_pjson.c plugins/common/pjson.h \
+    plugins/common/pjson.inc $(CORE_OBJS) | tests/unit/bin
+	$(CC) $(BASE_CFLAGS) -fPIE -pie -o $@ $(filter-out %.h %.inc,$^) \
+	    $(PKG_LIBS) -lcmocka -ldl
+
 # Not part of test: microseconds per webhook_parse of each adapter on a
 # realistic delivery, beside jansson's strict load of the same bytes.
 tests/unit/bin/bench_parse: tests/bench/bench_parse.c $(CORE_OBJS) | tests/unit/bin
@@ -180,9 +187,18 @@ tests/fuzz/bin/fuzz_signature: tests/fuzz/fuzz_signature.c app/core/signature.c
 	clang $(FUZZ_CFLAGS) $^ -o $@ -lsodium
 
 # The top-level member scanner, checked against jansson's strict parse.
-tests/fuzz/bin/fuzz_jsonscan: tests/fuzz/fuzz_jsonscan.c app/core/jsonscan.c
+tests/fuzz/bin/fuzz_jsonscan: tests/fuzz/fuzz_jsonscan.c tests/fuzz/fuzz_seed.inc \
+    app/core/jsonscan.c
 	@mkdir -p tests/fuzz/bin
-	clang $(FUZZ_CFLAGS) $^ -o $@ -ljansson
+	clang $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ -ljansson
+
+# The plugins' JSON model, checked against jansson's strict parse and
+# compact dump.
+tests/fuzz/bin/fuzz_pjson: tests/fuzz/fuzz_pjson.c tests/fuzz/fuzz_seed.inc \
+    plugins/common/pjson.h plugins/common/pjson.inc app/core/plugin_host.c \
+    app/core/arena.c
+	@mkdir -p tests/fuzz/bin
+	clang $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ -ljansson -lsodium -ldl
 
 # Each adapter's webhook_parse, linked with that plugin's own sources.
 tests/fuzz/bin/fuzz_parse_%: tests/fuzz/fuzz_parse_%.c tests/fuzz/fuzz_parse.inc \

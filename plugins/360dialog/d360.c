@@ -19,6 +19,7 @@
 #include "common/graph.h"
 #include "common/http.h"
 #include "common/outmsg.h"
+#include "common/pjansson.h"
 #include "common/pjson.h"
 #include "common/wa_send.h"
 #include "common/wa_templates.h"
@@ -206,12 +207,12 @@ d360_phone(const struct inbox_call *call, const json_t *root,
 	const json_t	*hs, *e;
 	size_t		 i;
 
-	hs = pj_obj(root, "health_status") ? pj_obj(root, "health_status") :
+	hs = pjj_obj(root, "health_status") ? pjj_obj(root, "health_status") :
 	    root;
-	json_array_foreach(pj_arr(hs, "entities"), i, e) {
-		if (pj_streq(pj_str(e, "entity_type"), "PHONE_NUMBER") &&
-		    http_digits(pj_str(e, "id")))
-			return (pj_copy(call, pj_str(e, "id"),
+	json_array_foreach(pjj_arr(hs, "entities"), i, e) {
+		if (pj_streq(pjj_str(e, "entity_type"), "PHONE_NUMBER") &&
+		    http_digits(pjj_str(e, "id")))
+			return (pj_copy(call, pjj_str(e, "id"),
 			    &res->routing_key));
 	}
 	res->outcome = INBOX_OUTCOME_NOT_FOUND;
@@ -232,13 +233,13 @@ d360_own_error(const struct inbox_call *call,
 
 	msg = json_string_value(root);
 	if (msg == NULL)
-		msg = pj_str(root, "message");
+		msg = pjj_str(root, "message");
 	if (msg == NULL)
-		msg = pj_str(root, "detail");
+		msg = pjj_str(root, "detail");
 	if (msg == NULL)
-		msg = pj_str(pj_obj(root, "meta"), "developer_message");
+		msg = pjj_str(pjj_obj(root, "meta"), "developer_message");
 	if (msg == NULL)
-		msg = pj_str(root, "error");
+		msg = pjj_str(root, "error");
 	if (resp->status == 400 && msg != NULL &&
 	    strcasestr(msg, "rate limit") != NULL) {
 		res->outcome = INBOX_OUTCOME_RETRY;
@@ -290,9 +291,9 @@ d360_templates_parse(const struct inbox_call *call,
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = pj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
+	if ((rc = pjj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
 		return (rc);
-	if ((list = pj_arr(root, "waba_templates")) == NULL) {
+	if ((list = pjj_arr(root, "waba_templates")) == NULL) {
 		json_decref(root);
 		return (INBOX_EINVAL);
 	}

@@ -26,6 +26,7 @@
 #include "common/events.h"
 #include "common/http.h"
 #include "common/outmsg.h"
+#include "common/pjansson.h"
 #include "common/pjson.h"
 
 /* The provider's own limit on a message, in characters. */
@@ -131,15 +132,15 @@ example_classify(const struct inbox_call *call, int op,
 
 	memset(res, 0, sizeof(*res));
 	http_classify_status(resp, res);
-	if ((rc = pj_load_any(resp->body, resp->body_len, &root)) !=
+	if ((rc = pjj_load_any(resp->body, resp->body_len, &root)) !=
 	    INBOX_OK)
 		return (rc);
 	if (res->outcome != INBOX_OUTCOME_OK)
-		rc = pj_copy(call, pj_obj(root, "error") != NULL ?
-		    pj_str(pj_obj(root, "error"), "message") :
-		    pj_str(root, "error"), &res->error_title);
+		rc = pj_copy(call, pjj_obj(root, "error") != NULL ?
+		    pjj_str(pjj_obj(root, "error"), "message") :
+		    pjj_str(root, "error"), &res->error_title);
 	else if (op == INBOX_OP_SEND)
-		rc = pj_copy(call, pj_str(root, "id"), &res->message_id);
+		rc = pj_copy(call, pjj_str(root, "id"), &res->message_id);
 	else if (op == INBOX_OP_TEST)
 		rc = example_test_result(call, root, res);
 	json_decref(root);
@@ -155,14 +156,14 @@ example_test_result(const struct inbox_call *call, const json_t *root,
 	const char	*id;
 	int		 rc;
 
-	id = pj_str(root, "id");
+	id = pjj_str(root, "id");
 	if (!pj_streq(id, inbox_cred_get(call, "account_id"))) {
 		res->outcome = INBOX_OUTCOME_NOT_FOUND;
 		return (INBOX_OK);
 	}
 	if ((rc = pj_copy(call, id, &res->routing_key)) != INBOX_OK)
 		return (rc);
-	return (pj_copy(call, pj_str(root, "name"), &res->account_name));
+	return (pj_copy(call, pjj_str(root, "name"), &res->account_name));
 }
 
 /*
@@ -188,19 +189,19 @@ example_walk(struct evlist *ev, json_t *root)
 	const json_t		*m;
 	size_t			 i;
 
-	json_array_foreach(pj_arr(root, "messages"), i, m) {
+	json_array_foreach(pjj_arr(root, "messages"), i, m) {
 		memset(&em, 0, sizeof(em));
-		em.routing_key = pj_str(root, "account");
-		em.id = pj_str(m, "id");
-		em.contact.external_id = pj_str(m, "from");
+		em.routing_key = pjj_str(root, "account");
+		em.id = pjj_str(m, "id");
+		em.contact.external_id = pjj_str(m, "from");
 		if (em.routing_key == NULL || em.id == NULL ||
 		    em.contact.external_id == NULL)
 			continue;
-		em.contact.name = pj_str(m, "name");
+		em.contact.name = pjj_str(m, "name");
 		em.timestamp = json_integer_value(json_object_get(m,
 		    "timestamp"));
 		em.type = "text";
-		em.text = pj_str(m, "text");
+		em.text = pjj_str(m, "text");
 		em.content = json_object();
 		ev_message(ev, &em);
 	}
@@ -225,7 +226,7 @@ example_send_body(const struct outmsg *m, const void *opts, json_t **bodyp)
 	*bodyp = NULL;
 	if (strcmp(m->type, "text") != 0)
 		return (INBOX_EUNSUPPORTED);
-	text = pj_str(m->text, "body");
+	text = pjj_str(m->text, "body");
 	if (m->to == NULL || !pj_chars_ok(text, EXAMPLE_TEXT_MAX))
 		return (INBOX_EINVAL);
 	*bodyp = json_pack("{s:s, s:s, s:s?}", "to", m->to, "text", text,

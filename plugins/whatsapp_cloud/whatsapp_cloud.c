@@ -15,6 +15,7 @@
 #include "common/graph.h"
 #include "common/http.h"
 #include "common/outmsg.h"
+#include "common/pjansson.h"
 #include "common/pjson.h"
 #include "common/wa_send.h"
 #include "common/wa_templates.h"
@@ -177,16 +178,16 @@ cloud_templates_parse(const struct inbox_call *call,
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = pj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
+	if ((rc = pjj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
 		return (rc);
-	paging = pj_obj(root, "paging");
-	after = pj_str(pj_obj(paging, "cursors"), "after");
-	if (pj_arr(root, "data") == NULL || (pj_str(paging, "next") != NULL &&
+	paging = pjj_obj(root, "paging");
+	after = pjj_str(pjj_obj(paging, "cursors"), "after");
+	if (pjj_arr(root, "data") == NULL || (pjj_str(paging, "next") != NULL &&
 	    (after == NULL || !cloud_cursor_ok(after))))
 		rc = INBOX_EINVAL;
 	else
-		rc = wa_templates_list(call, pj_arr(root, "data"), out);
-	if (rc == INBOX_OK && pj_str(paging, "next") != NULL)
+		rc = wa_templates_list(call, pjj_arr(root, "data"), out);
+	if (rc == INBOX_OK && pjj_str(paging, "next") != NULL)
 		rc = pj_copy(call, after, &out->next);
 	json_decref(root);
 	return (rc);
