@@ -74,6 +74,8 @@ const struct pj_value	*pj_obj(const struct pj_value *, const char *);
 const struct pj_value	*pj_arr(const struct pj_value *, const char *);
 int			 pj_true(const struct pj_value *, const char *);
 const char		*pj_id(struct pj_build *, const struct pj_value *);
+const char		*pj_printf(struct pj_build *, const char *, ...)
+			    __attribute__((format(printf, 2, 3)));
 
 struct pj_value		*pj_object(struct pj_build *);
 struct pj_value		*pj_array(struct pj_build *);

@@ -42,7 +42,7 @@ static int	example_test_result(const struct inbox_call *,
 		    const json_t *, struct inbox_result *);
 static int	example_webhook_parse(const struct inbox_call *,
 		    const char *, size_t, struct inbox_parsed *);
-static void	example_walk(struct evlist *, json_t *);
+static void	example_walk(struct evlist *, const struct pj_value *);
 static int	example_send_build(const struct inbox_call *, const char *,
 		    size_t, struct inbox_http_request *);
 static int	example_send_body(const struct outmsg *, const void *,
@@ -183,26 +183,26 @@ example_webhook_parse(const struct inbox_call *call, const char *body,
  * hold back the others.
  */
 static void
-example_walk(struct evlist *ev, json_t *root)
+example_walk(struct evlist *ev, const struct pj_value *root)
 {
 	struct ev_message	 em;
-	const json_t		*m;
+	const struct pj_value	*msgs, *m;
 	size_t			 i;
 
-	json_array_foreach(pjj_arr(root, "messages"), i, m) {
+	msgs = pj_arr(root, "messages");
+	for (i = 0; (m = pj_at(msgs, i)) != NULL; i++) {
 		memset(&em, 0, sizeof(em));
-		em.routing_key = pjj_str(root, "account");
-		em.id = pjj_str(m, "id");
-		em.contact.external_id = pjj_str(m, "from");
+		em.routing_key = pj_str(root, "account");
+		em.id = pj_str(m, "id");
+		em.contact.external_id = pj_str(m, "from");
 		if (em.routing_key == NULL || em.id == NULL ||
 		    em.contact.external_id == NULL)
 			continue;
-		em.contact.name = pjj_str(m, "name");
-		em.timestamp = json_integer_value(json_object_get(m,
-		    "timestamp"));
+		em.contact.name = pj_str(m, "name");
+		em.timestamp = pj_int(pj_get(m, "timestamp"));
 		em.type = "text";
-		em.text = pjj_str(m, "text");
-		em.content = json_object();
+		em.text = pj_str(m, "text");
+		em.content = pj_object(&ev->b);
 		ev_message(ev, &em);
 	}
 }
