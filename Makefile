@@ -101,11 +101,11 @@ assets/dist/index.html: assets/node_modules/.package-lock.json assets/build.mjs 
     assets/index.html $(shell find assets/src -type f 2>/dev/null)
 	cd assets && node build.mjs
 
+# Plugins need no library: their JSON is plugins/common/pjson's.
 .SECONDEXPANSION:
 plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) \
     $(wildcard plugins/common/*) plugins/inbox_plugin.h
-	$(CC) $(BASE_CFLAGS) -shared $(LDHARDEN) -o $@ $(filter %.c,$^) \
-	    $(shell pkg-config --cflags --libs jansson)
+	$(CC) $(BASE_CFLAGS) -shared $(LDHARDEN) -o $@ $(filter %.c,$^)
 
 tests/plugins/%.so: $$(wildcard tests/plugins/%/*.c) plugins/inbox_plugin.h
 	$(CC) $(BASE_CFLAGS) -shared -o $@ $(filter %.c,$^)

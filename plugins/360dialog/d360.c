@@ -13,13 +13,13 @@
  * of templates is 360dialog's own, paged by offset.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "inbox_plugin.h"
 #include "common/graph.h"
 #include "common/http.h"
 #include "common/outmsg.h"
-#include "common/pjansson.h"
 #include "common/pjson.h"
 #include "common/wa_send.h"
 #include "common/wa_templates.h"
@@ -47,11 +47,9 @@ static int	d360_send_request(const struct inbox_call *,
 		    struct inbox_http_request *);
 static int	d360_classify(const struct inbox_call *, int,
 		    const struct inbox_http_response *, struct inbox_result *);
-static int	d360_phone(const struct inbox_call *, const json_t *,
-		    struct inbox_result *);
-static int	d360_own_error(const struct inbox_call *,
-		    const struct inbox_http_response *, const json_t *,
-		    struct inbox_result *);
+static void	d360_phone(const struct pj_value *, struct inbox_result *);
+static void	d360_own_error(const struct inbox_http_response *,
+		    const struct pj_value *, struct inbox_result *);
 static int	d360_templates_build(const struct inbox_call *,
 		    const char *, struct inbox_http_request *);
 static int	d360_templates_parse(const struct inbox_call *,
@@ -125,32 +123,37 @@ d360_test_build(const struct inbox_call *call, struct inbox_http_request *req)
  * sends the header with every webhook, which is how the host knows the
  * channel a delivery is for and that it came from 360dialog. The name
  * is letters, digits and '-' (360dialog refuses '_' in headers), and
- * neither it nor the value may hold a control character.
+ * neither it nor the value may hold a control character; the URL and
+ * the value go into JSON, so they must be UTF-8.
  */
 static int
 d360_register_build(const struct inbox_call *call, const char *url,
     const char *header_name, const char *header_value,
     struct inbox_http_request *req)
 {
-	json_t		*body;
+	struct pj_build	 b = { call, INBOX_OK };
+	struct pj_value	*body, *headers;
 	const char	*p;
 	int		 rc;
 
 	if (!http_printable(url) || !http_printable(header_name) ||
-	    !http_printable(header_value))
+	    !http_printable(header_value) || !pj_utf8_ok(url) ||
+	    !pj_utf8_ok(header_value))
 		return (INBOX_EINVAL);
 	for (p = header_name; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-')
 			return (INBOX_EINVAL);
-	body = json_pack("{s:s, s:{s:s}}", "url", url, "headers",
-	    header_name, header_value);
-	if (body == NULL)
-		return (INBOX_ENOMEM);
-	if ((rc = d360_request(call, req, "POST", "/v1/configs/webhook")) ==
+	body = pj_object(&b);
+	pj_set_str(&b, body, "url", url);
+	headers = pj_object(&b);
+	pj_set_str(&b, headers, header_name, header_value);
+	pj_set(&b, body, "headers", headers);
+	if (b.rc != INBOX_OK)
+		return (b.rc);
+	if ((rc = d360_request(call, req, "POST", "/v1/configs/webhook")) !=
 	    INBOX_OK)
-		rc = http_json(call, req, body);
-	json_decref(body);
-	return (rc);
+		return (rc);
+	return (http_json(call, req, body));
 }
 
 /* POST /messages with the Cloud API body. */
@@ -178,68 +181,66 @@ static int
 d360_classify(const struct inbox_call *call, int op,
     const struct inbox_http_response *resp, struct inbox_result *res)
 {
-	json_t	*root;
-	int	 rc;
+	const struct pj_value	*root;
+	int			 rc;
 
-	rc = graph_classify(call, op, resp, res, &root);
-	if (rc != INBOX_OK)
-		goto done;
+	if ((rc = graph_classify(call, op, resp, res, &root)) != INBOX_OK)
+		return (rc);
 	if (res->outcome == INBOX_OUTCOME_OK && op == INBOX_OP_SEND)
-		rc = wa_sent_result(call, root, res);
+		wa_sent_result(root, res);
 	else if (res->outcome == INBOX_OUTCOME_OK && op == INBOX_OP_TEST)
-		rc = d360_phone(call, root, res);
+		d360_phone(root, res);
 	else if (res->outcome != INBOX_OUTCOME_OK && res->error_code == NULL)
-		rc = d360_own_error(call, resp, root, res);
-done:
-	json_decref(root);
-	return (rc);
+		d360_own_error(resp, root, res);
+	return (INBOX_OK);
 }
 
 /*
  * The routing key is the id of the PHONE_NUMBER entity of the health
- * status (Meta's shape, under "health_status" or at the root). A key
- * that answers without one reaches no number.
+ * status (Meta's shape, under "health_status" or at the root), the
+ * answer's string in the arena. A key that answers without one reaches
+ * no number.
  */
-static int
-d360_phone(const struct inbox_call *call, const json_t *root,
-    struct inbox_result *res)
+static void
+d360_phone(const struct pj_value *root, struct inbox_result *res)
 {
-	const json_t	*hs, *e;
-	size_t		 i;
+	const struct pj_value	*hs, *ents, *e;
+	size_t			 i;
 
-	hs = pjj_obj(root, "health_status") ? pjj_obj(root, "health_status") :
+	hs = pj_obj(root, "health_status") ? pj_obj(root, "health_status") :
 	    root;
-	json_array_foreach(pjj_arr(hs, "entities"), i, e) {
-		if (pj_streq(pjj_str(e, "entity_type"), "PHONE_NUMBER") &&
-		    http_digits(pjj_str(e, "id")))
-			return (pj_copy(call, pjj_str(e, "id"),
-			    &res->routing_key));
+	ents = pj_arr(hs, "entities");
+	for (i = 0; (e = pj_at(ents, i)) != NULL; i++) {
+		if (pj_streq(pj_str(e, "entity_type"), "PHONE_NUMBER") &&
+		    http_digits(pj_str(e, "id"))) {
+			res->routing_key = pj_str(e, "id");
+			return;
+		}
 	}
 	res->outcome = INBOX_OUTCOME_NOT_FOUND;
-	return (INBOX_OK);
 }
 
 /*
  * 360dialog's own errors: 400 "exceeded the endpoint rate limit" is a
  * throttle, 403 a key blocked for half an hour after too many errors;
- * 401 (bad key), 5xx and the rest keep what the status said.
+ * 401 (bad key), 5xx and the rest keep what the status said. The
+ * message is the answer's, in the arena.
  */
-static int
-d360_own_error(const struct inbox_call *call,
-    const struct inbox_http_response *resp, const json_t *root,
-    struct inbox_result *res)
+static void
+d360_own_error(const struct inbox_http_response *resp,
+    const struct pj_value *root, struct inbox_result *res)
 {
 	const char	*msg;
 
-	msg = json_string_value(root);
+	msg = pj_string(root);
 	if (msg == NULL)
-		msg = pjj_str(root, "message");
+		msg = pj_str(root, "message");
 	if (msg == NULL)
-		msg = pjj_str(root, "detail");
+		msg = pj_str(root, "detail");
 	if (msg == NULL)
-		msg = pjj_str(pjj_obj(root, "meta"), "developer_message");
+		msg = pj_str(pj_obj(root, "meta"), "developer_message");
 	if (msg == NULL)
-		msg = pjj_str(root, "error");
+		msg = pj_str(root, "error");
 	if (resp->status == 400 && msg != NULL &&
 	    strcasestr(msg, "rate limit") != NULL) {
 		res->outcome = INBOX_OUTCOME_RETRY;
@@ -249,7 +250,7 @@ d360_own_error(const struct inbox_call *call,
 		if ((res->retry_after = http_retry_after(resp)) == 0)
 			res->retry_after = D360_BLOCKED_WAIT;
 	}
-	return (pj_copy(call, msg, &res->error_title));
+	res->error_title = msg;
 }
 
 /*
@@ -286,41 +287,35 @@ static int
 d360_templates_parse(const struct inbox_call *call,
     const struct inbox_http_response *resp, struct inbox_templates *out)
 {
-	json_t		*root, *list, *joff, *total;
-	json_int_t	 offset, n;
-	int		 rc;
+	const struct pj_value	*root, *list, *joff, *total;
+	int64_t			 offset, n;
+	int			 rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = pjj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
+	if ((rc = pj_load(call, resp->body, resp->body_len, &root)) !=
+	    INBOX_OK)
 		return (rc);
-	if ((list = pjj_arr(root, "waba_templates")) == NULL) {
-		json_decref(root);
+	if ((list = pj_arr(root, "waba_templates")) == NULL)
 		return (INBOX_EINVAL);
-	}
 	rc = wa_templates_list(call, list, out);
-	joff = json_object_get(root, "offset");
-	total = json_object_get(root, "total");
-	if (rc != INBOX_OK || !json_is_integer(joff))
-		goto done;
-	if ((offset = json_integer_value(joff)) < 0 ||
-	    offset > D360_OFFSET_MAX) {
-		rc = INBOX_EINVAL;
-		goto done;
-	}
+	joff = pj_get(root, "offset");
+	total = pj_get(root, "total");
+	if (rc != INBOX_OK || pj_type(joff) != PJ_INTEGER)
+		return (rc);
+	if ((offset = pj_int(joff)) < 0 || offset > D360_OFFSET_MAX)
+		return (INBOX_EINVAL);
 	/*
 	 * n > 0, so the next offset is past this one, never the same; n is
 	 * at most the body's length, so offset + n cannot overflow.
 	 */
-	n = (json_int_t)json_array_size(list);
-	if (n == 0 || !json_is_integer(total) ||
-	    offset + n >= json_integer_value(total))
-		goto done;
+	n = (int64_t)pj_size(list);
+	if (n == 0 || pj_type(total) != PJ_INTEGER ||
+	    offset + n >= pj_int(total))
+		return (INBOX_OK);
 	if (offset + n > D360_OFFSET_MAX)
-		rc = INBOX_EINVAL;
-	else if ((out->next = call->host->printf(call->arena,
-	    "%" JSON_INTEGER_FORMAT, offset + n)) == NULL)
-		rc = INBOX_ENOMEM;
-done:
-	json_decref(root);
-	return (rc);
+		return (INBOX_EINVAL);
+	if ((out->next = call->host->printf(call->arena, "%" PRId64,
+	    offset + n)) == NULL)
+		return (INBOX_ENOMEM);
+	return (INBOX_OK);
 }

@@ -9,9 +9,8 @@
 #ifndef PLUGIN_GRAPH_H
 #define PLUGIN_GRAPH_H
 
-#include <jansson.h>
-
 #include "inbox_plugin.h"
+#include "common/pjson.h"
 
 /* Pair rate limit 131056: about one message every 6 s to one user. */
 #define GRAPH_PAIR_RATE_WAIT	6
@@ -22,7 +21,7 @@
  * must equal a credential) and a name to show.
  */
 struct graph_answer {
-	int		(*sent)(const struct inbox_call *, const json_t *,
+	void		(*sent)(const struct pj_value *,
 			    struct inbox_result *);
 	const char	*id_key;	/* the account id, or else... */
 	const char	*alt_id_key;	/* ...this one (or NULL) */
@@ -38,7 +37,7 @@ int	graph_request(const struct inbox_call *, struct inbox_http_request *,
 	    const char *);
 int	graph_classify(const struct inbox_call *, int,
 	    const struct inbox_http_response *, struct inbox_result *,
-	    json_t **);
+	    const struct pj_value **);
 int	graph_classify_answer(const struct inbox_call *, int,
 	    const struct inbox_http_response *, struct inbox_result *,
 	    const struct graph_answer *);

@@ -8,9 +8,10 @@
 #ifndef PLUGIN_HTTP_H
 #define PLUGIN_HTTP_H
 
-#include <jansson.h>
+#include <stdint.h>
 
 #include "inbox_plugin.h"
+#include "common/pjson.h"
 
 /* Longest Retry-After we pass on: a day. */
 #define HTTP_RETRY_AFTER_MAX	86400
@@ -26,7 +27,7 @@ int		 http_header(const struct inbox_call *,
 int		 http_bearer(const struct inbox_call *,
 		    struct inbox_http_request *, const char *);
 int		 http_json(const struct inbox_call *,
-		    struct inbox_http_request *, const json_t *);
+		    struct inbox_http_request *, const struct pj_value *);
 const char	*http_escape(const struct inbox_call *, const char *);
 int		 http_printable(const char *);
 int		 http_digits(const char *);

@@ -7,10 +7,9 @@
 #ifndef PLUGIN_META_SEND_H
 #define PLUGIN_META_SEND_H
 
-#include <jansson.h>
-
 #include "inbox_plugin.h"
 #include "common/outmsg.h"
+#include "common/pjson.h"
 
 /* Messenger's button template (characters). */
 #define META_TEMPLATE_TEXT_MAX	640
@@ -29,9 +28,9 @@ struct meta_send_opts {
 
 #pragma GCC visibility push(hidden)
 
-int	meta_send_body(const struct outmsg *, const void *, json_t **);
-int	meta_sent_result(const struct inbox_call *, const json_t *,
-	    struct inbox_result *);
+int	meta_send_body(struct pj_build *, const struct outmsg *, const void *,
+	    struct pj_value **);
+void	meta_sent_result(const struct pj_value *, struct inbox_result *);
 
 #pragma GCC visibility pop
 

@@ -30,8 +30,6 @@
 
 #include "inbox_plugin.h"
 
-/* Room for a JSON integer printed in decimal, with its NUL. */
-#define PJ_IDLEN	24
 /* Deepest value a document may hold (the root is at depth 1), as
  * jansson's JSON_PARSER_MAX_DEPTH. */
 #define PJ_DEPTH_MAX	2048
@@ -97,6 +95,7 @@ int			 pj_dump(const struct inbox_call *,
 int			 pj_streq(const char *, const char *);
 size_t			 pj_chars(const char *);
 int			 pj_chars_ok(const char *, size_t);
+int			 pj_utf8_ok(const char *);
 int			 pj_copy(const struct inbox_call *, const char *,
 			    const char **);
 

@@ -7,10 +7,9 @@
 #ifndef PLUGIN_WA_SEND_H
 #define PLUGIN_WA_SEND_H
 
-#include <jansson.h>
-
 #include "inbox_plugin.h"
 #include "common/outmsg.h"
+#include "common/pjson.h"
 
 /* Limits, in characters (providers.md §1.8, §1.13). */
 #define WA_TEXT_MAX		4096
@@ -31,9 +30,9 @@
 
 #pragma GCC visibility push(hidden)
 
-int	wa_send_body(const struct outmsg *, const void *, json_t **);
-int	wa_sent_result(const struct inbox_call *, const json_t *,
-	    struct inbox_result *);
+int	wa_send_body(struct pj_build *, const struct outmsg *, const void *,
+	    struct pj_value **);
+void	wa_sent_result(const struct pj_value *, struct inbox_result *);
 
 #pragma GCC visibility pop
 

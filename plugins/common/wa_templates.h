@@ -9,16 +9,15 @@
 #ifndef PLUGIN_WA_TEMPLATES_H
 #define PLUGIN_WA_TEMPLATES_H
 
-#include <jansson.h>
-
 #include "inbox_plugin.h"
+#include "common/pjson.h"
 
 /* Templates asked for per page: a WABA holds up to a few thousand. */
 #define WA_TEMPLATES_PAGE	100
 
 #pragma GCC visibility push(hidden)
 
-int	wa_templates_list(const struct inbox_call *, const json_t *,
+int	wa_templates_list(const struct inbox_call *, const struct pj_value *,
 	    struct inbox_templates *);
 
 #pragma GCC visibility pop

@@ -17,8 +17,9 @@
  *    "timestamp"}]}
  *
  * The rules every plugin follows (plugins/inbox_plugin.h): no I/O, no
- * mutable globals, every returned byte from the call's arena, every
- * jansson object released before returning.
+ * mutable globals, every returned byte from the call's arena. JSON is
+ * read and written with plugins/common/pjson.h, whose values live in the
+ * arena too: nothing to release.
  */
 #include <string.h>
 
@@ -26,7 +27,6 @@
 #include "common/events.h"
 #include "common/http.h"
 #include "common/outmsg.h"
-#include "common/pjansson.h"
 #include "common/pjson.h"
 
 /* The provider's own limit on a message, in characters. */
@@ -38,15 +38,15 @@ static int	example_test_build(const struct inbox_call *,
 		    struct inbox_http_request *);
 static int	example_classify(const struct inbox_call *, int,
 		    const struct inbox_http_response *, struct inbox_result *);
-static int	example_test_result(const struct inbox_call *,
-		    const json_t *, struct inbox_result *);
+static void	example_test_result(const struct inbox_call *,
+		    const struct pj_value *, struct inbox_result *);
 static int	example_webhook_parse(const struct inbox_call *,
 		    const char *, size_t, struct inbox_parsed *);
 static void	example_walk(struct evlist *, const struct pj_value *);
 static int	example_send_build(const struct inbox_call *, const char *,
 		    size_t, struct inbox_http_request *);
-static int	example_send_body(const struct outmsg *, const void *,
-		    json_t **);
+static int	example_send_body(struct pj_build *, const struct outmsg *,
+		    const void *, struct pj_value **);
 static int	example_send_request(const struct inbox_call *,
 		    struct inbox_http_request *);
 
@@ -121,49 +121,47 @@ example_test_build(const struct inbox_call *call,
 
 /*
  * What an answer means. The status says most of it; on success a send
- * names the message and a test the account.
+ * names the message and a test the account. The answer is parsed into
+ * the arena, so its strings can go into res as they are.
  */
 static int
 example_classify(const struct inbox_call *call, int op,
     const struct inbox_http_response *resp, struct inbox_result *res)
 {
-	json_t	*root;
-	int	 rc;
+	const struct pj_value	*root;
+	int			 rc;
 
 	memset(res, 0, sizeof(*res));
 	http_classify_status(resp, res);
-	if ((rc = pjj_load_any(resp->body, resp->body_len, &root)) !=
+	if ((rc = pj_load_any(call, resp->body, resp->body_len, &root)) !=
 	    INBOX_OK)
 		return (rc);
 	if (res->outcome != INBOX_OUTCOME_OK)
-		rc = pj_copy(call, pjj_obj(root, "error") != NULL ?
-		    pjj_str(pjj_obj(root, "error"), "message") :
-		    pjj_str(root, "error"), &res->error_title);
+		res->error_title = pj_obj(root, "error") != NULL ?
+		    pj_str(pj_obj(root, "error"), "message") :
+		    pj_str(root, "error");
 	else if (op == INBOX_OP_SEND)
-		rc = pj_copy(call, pjj_str(root, "id"), &res->message_id);
+		res->message_id = pj_str(root, "id");
 	else if (op == INBOX_OP_TEST)
-		rc = example_test_result(call, root, res);
-	json_decref(root);
-	return (rc);
+		example_test_result(call, root, res);
+	return (INBOX_OK);
 }
 
 /* A test's answer must name the account the tenant typed in: a token
  * that works for another account is NOT_FOUND. */
-static int
-example_test_result(const struct inbox_call *call, const json_t *root,
-    struct inbox_result *res)
+static void
+example_test_result(const struct inbox_call *call,
+    const struct pj_value *root, struct inbox_result *res)
 {
 	const char	*id;
-	int		 rc;
 
-	id = pjj_str(root, "id");
+	id = pj_str(root, "id");
 	if (!pj_streq(id, inbox_cred_get(call, "account_id"))) {
 		res->outcome = INBOX_OUTCOME_NOT_FOUND;
-		return (INBOX_OK);
+		return;
 	}
-	if ((rc = pj_copy(call, id, &res->routing_key)) != INBOX_OK)
-		return (rc);
-	return (pj_copy(call, pjj_str(root, "name"), &res->account_name));
+	res->routing_key = id;
+	res->account_name = pj_str(root, "name");
 }
 
 /*
@@ -215,10 +213,15 @@ example_send_build(const struct inbox_call *call, const char *msg,
 	    example_send_request, req));
 }
 
-/* The provider's body for a normalized message: text only. Any other
- * type is INBOX_EUNSUPPORTED, so the host can tell the user. */
+/*
+ * The provider's body for a normalized message: text only. Any other
+ * type is INBOX_EUNSUPPORTED, so the host can tell the user. The body is
+ * built with b, which keeps the first allocation failure: the caller
+ * checks it once.
+ */
 static int
-example_send_body(const struct outmsg *m, const void *opts, json_t **bodyp)
+example_send_body(struct pj_build *b, const struct outmsg *m,
+    const void *opts, struct pj_value **bodyp)
 {
 	const char	*text;
 
@@ -226,12 +229,14 @@ example_send_body(const struct outmsg *m, const void *opts, json_t **bodyp)
 	*bodyp = NULL;
 	if (strcmp(m->type, "text") != 0)
 		return (INBOX_EUNSUPPORTED);
-	text = pjj_str(m->text, "body");
+	text = pj_str(m->text, "body");
 	if (m->to == NULL || !pj_chars_ok(text, EXAMPLE_TEXT_MAX))
 		return (INBOX_EINVAL);
-	*bodyp = json_pack("{s:s, s:s, s:s?}", "to", m->to, "text", text,
-	    "client_ref", m->client_ref);
-	return (*bodyp == NULL ? INBOX_ENOMEM : INBOX_OK);
+	*bodyp = pj_object(b);
+	pj_set_str(b, *bodyp, "to", m->to);
+	pj_set_str(b, *bodyp, "text", text);
+	pj_set_str(b, *bodyp, "client_ref", m->client_ref);
+	return (INBOX_OK);
 }
 
 static int

@@ -8,7 +8,6 @@
  * this file along with example.c and keep the lines you need.
  */
 #include "../common/pjson.inc"
-#include "../common/pjansson.inc"
 #include "../common/http.inc"
 #include "../common/events.inc"
 #include "../common/outmsg.inc"

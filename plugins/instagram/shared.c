@@ -3,7 +3,6 @@
  * plugins/common/pjson.h for why it is included rather than linked).
  */
 #include "../common/pjson.inc"
-#include "../common/pjansson.inc"
 #include "../common/http.inc"
 #include "../common/graph.inc"
 #include "../common/events.inc"

@@ -15,7 +15,6 @@
 #include "common/graph.h"
 #include "common/http.h"
 #include "common/outmsg.h"
-#include "common/pjansson.h"
 #include "common/pjson.h"
 #include "common/wa_send.h"
 #include "common/wa_templates.h"
@@ -164,31 +163,30 @@ cloud_templates_build(const struct inbox_call *call, const char *cursor,
 
 /*
  * {"data": [...], "paging": {"cursors": {"after"}, "next"}}: Graph gives
- * "next" only when a page follows, and the "after" cursor leads to it.
- * One that cloud_templates_build() would refuse makes the answer
- * unusable (INBOX_EINVAL), rather than a cursor refused on the next page.
+ * "next" only when a page follows, and the "after" cursor leads to it
+ * (the answer's string, in the arena). One that cloud_templates_build()
+ * would refuse makes the answer unusable (INBOX_EINVAL), rather than a
+ * cursor refused on the next page.
  */
 static int
 cloud_templates_parse(const struct inbox_call *call,
     const struct inbox_http_response *resp, struct inbox_templates *out)
 {
-	json_t		*root;
-	const json_t	*paging;
-	const char	*after;
-	int		 rc;
+	const struct pj_value	*root, *paging;
+	const char		*after;
+	int			 rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = pjj_load(resp->body, resp->body_len, &root)) != INBOX_OK)
+	if ((rc = pj_load(call, resp->body, resp->body_len, &root)) !=
+	    INBOX_OK)
 		return (rc);
-	paging = pjj_obj(root, "paging");
-	after = pjj_str(pjj_obj(paging, "cursors"), "after");
-	if (pjj_arr(root, "data") == NULL || (pjj_str(paging, "next") != NULL &&
+	paging = pj_obj(root, "paging");
+	after = pj_str(pj_obj(paging, "cursors"), "after");
+	if (pj_arr(root, "data") == NULL || (pj_str(paging, "next") != NULL &&
 	    (after == NULL || !cloud_cursor_ok(after))))
-		rc = INBOX_EINVAL;
-	else
-		rc = wa_templates_list(call, pjj_arr(root, "data"), out);
-	if (rc == INBOX_OK && pjj_str(paging, "next") != NULL)
-		rc = pj_copy(call, after, &out->next);
-	json_decref(root);
+		return (INBOX_EINVAL);
+	if ((rc = wa_templates_list(call, pj_arr(root, "data"), out)) ==
+	    INBOX_OK && pj_str(paging, "next") != NULL)
+		out->next = after;
 	return (rc);
 }

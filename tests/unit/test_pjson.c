@@ -362,7 +362,8 @@ test_strings(void **state)
 }
 
 /* Invalid UTF-8 anywhere is refused: overlong forms, encoded
- * surrogates, past U+10FFFF, stray or missing continuation bytes. */
+ * surrogates, past U+10FFFF, stray or missing continuation bytes; and
+ * pj_utf8_ok says the same of a C string. */
 static void
 test_utf8(void **state)
 {
@@ -389,8 +390,12 @@ test_utf8(void **state)
 		assert_true(agree(text));
 		snprintf(text, sizeof(text), "{\"%s\":0}", good[i]);
 		assert_true(agree(text));
+		/* What the host hands a plugin is checked the same way. */
+		assert_true(pj_utf8_ok(good[i]));
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "x%sy", bad[i]);
+		assert_false(pj_utf8_ok(text));
 		snprintf(text, sizeof(text), "[\"%s\"]", bad[i]);
 		assert_false(agree(text));
 		snprintf(text, sizeof(text), "{\"a%s\":0}", bad[i]);
