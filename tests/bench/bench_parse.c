@@ -48,12 +48,19 @@ static const struct bench_case bench_cases[] = {
 	{ "example",		NULL,	"parse_messages.json" },
 };
 
+/* What is timed: an adapter and a body. */
+struct bench_run {
+	const struct inbox_plugin	*plugin;
+	const char			*body;
+	size_t				 len;
+};
+
 static char	*bench_read(const char *, size_t *);
 static char	*bench_golden(const char *, const char *, size_t *);
 static double	 bench_now(void);
-static double	 bench_plugin(const struct inbox_plugin *, const char *,
-		    size_t);
-static double	 bench_jansson(const char *, size_t);
+static double	 bench_time(void (*)(const void *), const void *);
+static void	 bench_plugin(const void *);
+static void	 bench_jansson(const void *);
 static void	 bench_log(int, const char *);
 
 static void
@@ -121,30 +128,21 @@ bench_golden(const char *plugin, const char *name, size_t *lenp)
 	return (s);
 }
 
-/* Microseconds per webhook_parse call, arena set-up and release included. */
+/*
+ * Microseconds per call of one(arg): the best of BENCH_ROUNDS rounds of
+ * BENCH_CALLS calls, after BENCH_WARMUP.
+ */
 static double
-bench_plugin(const struct inbox_plugin *p, const char *body, size_t len)
+bench_time(void (*one)(const void *), const void *arg)
 {
-	struct inbox_call	call;
-	struct inbox_parsed	out;
-	double			t, best;
-	int			i, r;
+	double	t, best;
+	int	i, r;
 
 	best = -1;
 	for (r = -1; r < BENCH_ROUNDS; r++) {
 		t = bench_now();
-		for (i = 0; i < (r < 0 ? BENCH_WARMUP : BENCH_CALLS); i++) {
-			if (plugin_call_begin(&call, NULL, 0) == -1)
-				abort();
-			memset(&out, 0, sizeof(out));
-			if (p->webhook_parse(&call, body, len, &out) !=
-			    INBOX_OK || out.events_len < 3) {
-				fprintf(stderr, "%s: the body does not parse"
-				    " into events\n", p->name);
-				exit(1);
-			}
-			plugin_call_end(&call);
-		}
+		for (i = 0; i < (r < 0 ? BENCH_WARMUP : BENCH_CALLS); i++)
+			one(arg);
 		t = (bench_now() - t) * 1e6 / BENCH_CALLS;
 		if (r >= 0 && (best < 0 || t < best))
 			best = t;
@@ -152,30 +150,39 @@ bench_plugin(const struct inbox_plugin *p, const char *body, size_t len)
 	return (best);
 }
 
-/* Microseconds per strict json_loadb and json_decref. */
-static double
-bench_jansson(const char *body, size_t len)
+/* One webhook_parse call as the server makes it, arena set-up and
+ * release included; exits when the body gives no events. */
+static void
+bench_plugin(const void *arg)
 {
-	json_error_t	 err;
-	json_t		*root;
-	double		 t, best;
-	int		 i, r;
+	const struct bench_run	*br = arg;
+	struct inbox_call	 call;
+	struct inbox_parsed	 out;
 
-	best = -1;
-	for (r = -1; r < BENCH_ROUNDS; r++) {
-		t = bench_now();
-		for (i = 0; i < (r < 0 ? BENCH_WARMUP : BENCH_CALLS); i++) {
-			root = json_loadb(body, len, JSON_REJECT_DUPLICATES,
-			    &err);
-			if (root == NULL)
-				abort();
-			json_decref(root);
-		}
-		t = (bench_now() - t) * 1e6 / BENCH_CALLS;
-		if (r >= 0 && (best < 0 || t < best))
-			best = t;
+	if (plugin_call_begin(&call, NULL, 0) == -1)
+		abort();
+	memset(&out, 0, sizeof(out));
+	if (br->plugin->webhook_parse(&call, br->body, br->len, &out) !=
+	    INBOX_OK || out.events_len < 3) {
+		fprintf(stderr, "%s: the body does not parse into events\n",
+		    br->plugin->name);
+		exit(1);
 	}
-	return (best);
+	plugin_call_end(&call);
+}
+
+/* One strict json_loadb and json_decref. */
+static void
+bench_jansson(const void *arg)
+{
+	const struct bench_run	*br = arg;
+	json_error_t		 err;
+	json_t			*root;
+
+	if ((root = json_loadb(br->body, br->len, JSON_REJECT_DUPLICATES,
+	    &err)) == NULL)
+		abort();
+	json_decref(root);
 }
 
 int
@@ -184,6 +191,7 @@ main(void)
 	const struct bench_case		*bc;
 	const struct host_plugin	*hp;
 	struct plugin_registry		*reg;
+	struct bench_run		 br;
 	char				 path[512];
 	char				*body;
 	double				 tp, tj;
@@ -204,8 +212,11 @@ main(void)
 		}
 		body = bc->body_file != NULL ? bench_read(bc->body_file, &len) :
 		    bench_golden(bc->plugin, bc->golden, &len);
-		tp = bench_plugin(&hp->desc, body, len);
-		tj = bench_jansson(body, len);
+		br.plugin = &hp->desc;
+		br.body = body;
+		br.len = len;
+		tp = bench_time(bench_plugin, &br);
+		tj = bench_time(bench_jansson, &br);
 		printf("%-16s %6zu %11.2f us %11.2f us %7.2f\n", bc->plugin,
 		    len, tp, tj, tp / tj);
 		free(body);
