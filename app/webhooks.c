@@ -439,7 +439,7 @@ wh_parse(struct call *c, struct wh_call *w)
 		w->events = kore_strdup("[]");
 		return (WH_PARSED);
 	}
-	if (plugin_call_begin(&call, NULL, 0) == -1)
+	if (plugin_call_begin_input(&call, NULL, 0, w->len) == -1)
 		fatal("wh_parse: out of memory");
 	memset(&out, 0, sizeof(out));
 	rc = w->plugin->desc.webhook_parse(&call, w->body, w->len, &out);

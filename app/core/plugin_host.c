@@ -388,8 +388,28 @@ int
 plugin_call_begin(struct inbox_call *call, const struct inbox_cred *creds,
     size_t ncreds)
 {
+	return (plugin_call_begin_input(call, creds, ncreds, 0));
+}
+
+/*
+ * plugin_call_begin() for a call that parses input_len bytes of JSON:
+ * the arena may grow to PLUGIN_ARENA_PER_INPUT_BYTE times that when it
+ * exceeds the default limit, so that a body the host accepted in size
+ * is never refused for want of room to parse it.
+ */
+int
+plugin_call_begin_input(struct inbox_call *call,
+    const struct inbox_cred *creds, size_t ncreds, size_t input_len)
+{
+	size_t	limit = 0;
+
+	if (input_len > ARENA_DEFAULT_LIMIT / PLUGIN_ARENA_PER_INPUT_BYTE) {
+		if (input_len > SIZE_MAX / PLUGIN_ARENA_PER_INPUT_BYTE)
+			return (-1);
+		limit = input_len * PLUGIN_ARENA_PER_INPUT_BYTE;
+	}
 	memset(call, 0, sizeof(*call));
-	if ((call->arena = arena_new(0)) == NULL)
+	if ((call->arena = arena_new(limit)) == NULL)
 		return (-1);
 	call->host = &host_table;
 	call->creds = creds;

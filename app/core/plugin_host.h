@@ -32,6 +32,12 @@
 #define PLUGIN_FIELDS_MAX	32
 /* Longest credential value accepted for a field that declares max_len 0. */
 #define PLUGIN_CRED_MAX		4096
+/*
+ * Arena bytes a plugin may need per byte of JSON it parses: pjson's tree
+ * of the worst shape, a long array of one-digit numbers, measured 33
+ * (a 24-byte node and vector growth per 2 input bytes).
+ */
+#define PLUGIN_ARENA_PER_INPUT_BYTE	40
 /* Capabilities that mean the plugin sends messages. */
 #define PLUGIN_CAP_SEND							\
 	(INBOX_CAP_TEXT | INBOX_CAP_MEDIA | INBOX_CAP_TEMPLATE |	\
@@ -84,6 +90,8 @@ int			 plugin_has_templates(const struct host_plugin *);
 
 int			 plugin_call_begin(struct inbox_call *,
 			    const struct inbox_cred *, size_t);
+int			 plugin_call_begin_input(struct inbox_call *,
+			    const struct inbox_cred *, size_t, size_t);
 void			 plugin_call_end(struct inbox_call *);
 
 int			 plugin_creds_validate(const struct host_plugin *,

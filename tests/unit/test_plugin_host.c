@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "arena.h"
 #include "plugin_host.h"
 
 #define TP(name)	"tests/plugins/" name ".so"
@@ -359,6 +360,29 @@ test_call(void **state)
 	plugin_call_end(&call);
 }
 
+/* A parsing call's arena grows with its input, past the default limit. */
+static void
+test_call_input(void **state)
+{
+	struct inbox_call	call;
+	size_t			big = ARENA_DEFAULT_LIMIT;
+
+	(void)state;
+	assert_int_equal(plugin_call_begin_input(&call, NULL, 0, 100), 0);
+	assert_null(arena_alloc(call.arena, ARENA_DEFAULT_LIMIT + 1));
+	plugin_call_end(&call);
+
+	assert_int_equal(plugin_call_begin_input(&call, NULL, 0, big), 0);
+	assert_non_null(arena_alloc(call.arena, ARENA_DEFAULT_LIMIT + 1));
+	assert_null(arena_alloc(call.arena,
+	    big * PLUGIN_ARENA_PER_INPUT_BYTE));
+	plugin_call_end(&call);
+
+	/* A length whose limit would overflow: refused, not wrapped. */
+	assert_int_equal(plugin_call_begin_input(&call, NULL, 0,
+	    SIZE_MAX / 2), -1);
+}
+
 static void
 test_creds_validate(void **state)
 {
@@ -454,6 +478,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_host_table, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_call, setup, teardown),
+		cmocka_unit_test(test_call_input),
 		cmocka_unit_test_setup_teardown(test_creds_validate, setup,
 		    teardown),
 	};
