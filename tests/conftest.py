@@ -100,10 +100,15 @@ class Server:
         for pid in pids:
             self.log.write(f"\n*** stacks of {pid}\n".encode())
             self.log.flush()
-            subprocess.run(["gdb", "-p", pid, "-batch", "-nx",
-                            "-ex", "thread apply all bt"],
-                           stdout=self.log, stderr=subprocess.DEVNULL,
-                           timeout=60)
+            try:
+                subprocess.run(["gdb", "-p", pid, "-batch", "-nx",
+                                "-ex", "thread apply all bt"],
+                               stdout=self.log, stderr=subprocess.DEVNULL,
+                               timeout=20)
+            except subprocess.TimeoutExpired:
+                # A stuck gdb must not hide the failure being reported
+                # nor keep stop() from killing kore.
+                self.log.write(b"(gdb timed out)\n")
 
     def read_log(self):
         with open(self.log_path, "rb") as f:

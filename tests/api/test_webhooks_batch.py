@@ -244,3 +244,6 @@ def test_a_failing_key_in_a_batch_is_journaled_the_rest_applies(
     assert {o for _, o, _, _ in keys_journal(admin_db, a["pnid"])} == {
         "routed"}
     assert len(keys_journal(admin_db, a["pnid"])) == 11
+    # The failure was a batch's, retried alone: without a batch, the
+    # savepoint path alone would have answered the same.
+    assert "not stored together (23514" in server.read_log()

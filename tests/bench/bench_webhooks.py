@@ -12,11 +12,16 @@ synchronous_commit must be on: it checks, and refuses to run otherwise):
                 wrk on loopback at each of --connections. Throughput is
                 what was committed: the deliveries journaled in that run
                 over the span of their arrival times.
-  (b) ceiling   pgbench running the very statement the endpoint runs per
-                delivery (tests/bench/ingest.pgbench), with a delivery the
-                endpoint journaled as parameters, spread the same way
-                over tenants and senders, at the same client counts and
-                at kore's pool size (2 workers x pgsql_conn_max).
+  (b) ceiling   pgbench running, one delivery per transaction, the
+                function the endpoint runs for each delivery
+                (api.webhook_ingest; the endpoint runs it inside
+                api.webhook_ingest_batch, several deliveries per
+                transaction: coalescing is what (a) adds), with a delivery
+                the endpoint journaled as parameters
+                (tests/bench/ingest.pgbench), spread the same way over
+                tenants and senders, at the same client counts and at
+                kore's ingest concurrency (2 workers x INGEST_SLOTS of
+                app/ingest.c).
   (c) trivial   kore alone: GET /index.html, a static file kore serves
                 from memory (filemap), no module code and no database;
                 and, for reference, GET /api/v1/health (the module's
@@ -741,9 +746,9 @@ def main():
         # --repeat times; each case keeps its best run (the one least
         # disturbed by whatever else the machine was doing), all are in
         # the JSON under "runs". kore never has more than workers x
-        # pgsql_conn_max connections busy: pgbench with as many clients
-        # is the ceiling at kore's own database concurrency.
-        pool = 2 * int(kore_conf()["pgsql_conn_max"])
+        # INGEST_SLOTS ingest statements running: pgbench with as many
+        # clients is the ceiling at kore's own database concurrency.
+        pool = 2 * int(kore_conf()["ingest_slots"])
         runs = res["runs"] = {"webhook": {}, "ceiling": {}, "trivial": {}}
         for rnd in range(1, args.repeat + 1):
             for c in conns + ([pool] if pool not in conns else []):
@@ -768,15 +773,8 @@ def main():
         res["health"].append(bench.trivial(32, args.seconds,
                                            "/api/v1/health"))
         show("  health@32  ", res["health"][-1])
-        # Overload: wrk sending again at once after a refusal (a storm
-        # no provider makes), then backing off --backoff ms after one.
-        for c in [int(x) for x in args.overload.split(",") if x]:
-            for backoff in (None, args.backoff):
-                res["overload"].append(bench.webhook(
-                    c, args.seconds, name="overload", statuses=True,
-                    backoff_ms=backoff))
-                show("overload %4d%s" % (c, ", backoff" if backoff else ""),
-                     res["overload"][-1])
+        # The soak before the overload runs: their peak would leave
+        # freed memory resident that could absorb a slow leak.
         if args.soak:
             at32 = [r for r in res["webhook"] if r["connections"] == 32]
             rate = args.soak_rate or max(50.0, (at32[0]["rate"] if at32
@@ -786,6 +784,15 @@ def main():
             show("soak        ", res["soak"])
             print("  RSS of the workers: first %(first_kb)d kB, last "
                   "%(last_kb)d kB, max %(max_kb)d kB" % res["soak"]["rss"])
+        # Overload: wrk sending again at once after a refusal (a storm
+        # no provider makes), then backing off --backoff ms after one.
+        for c in [int(x) for x in args.overload.split(",") if x]:
+            for backoff in (None, args.backoff):
+                res["overload"].append(bench.webhook(
+                    c, args.seconds, name="overload", statuses=True,
+                    backoff_ms=backoff))
+                show("overload %4d%s" % (c, ", backoff" if backoff else ""),
+                     res["overload"][-1])
         res["exactly_once"] = exactly_once(bench, start)
         log = srv.read_log()
         res["worker_deaths"] = log.count("died")
@@ -817,6 +824,9 @@ def kore_conf():
                               "http_request_limit",
                               "worker_max_connections"):
                 conf[k[0]] = k[1]
+    with open(os.path.join(ROOT, "app", "ingest.c")) as f:
+        conf["ingest_slots"] = re.search(
+            r"#define\s+INGEST_SLOTS\s+(\d+)", f.read()).group(1)
     return conf
 
 
@@ -949,7 +959,8 @@ def markdown(res):
         row("(c) static file", c, c["connections"], "trivial")
     if res.get("ceiling_pool"):
         b = res["ceiling_pool"]
-        row("(b) pgbench, kore's pool size", b, b["clients"], "ceiling")
+        row("(b) pgbench, kore's ingest concurrency", b, b["clients"],
+            "ceiling")
     for h in res["health"]:
         row("health (1 query)", h, h["connections"])
     L += ["", "| conns | (a)/(b) | (a)/(best b: %d clients) | (a)/(c) |" %

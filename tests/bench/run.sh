@@ -20,6 +20,8 @@ fi
 rm -rf "$VAR_DIR"
 export PG_PORT=${BENCH_PG_PORT:-54349}
 unset DATABASE_URL MIGRATE_DATABASE_URL MASTER_KEY MASTER_KEY_FILE
+# Set before the cluster starts, so a failure setting it up stops it too.
+trap '[ -d "$VAR_DIR/pg/data" ] && conf/pgcluster.sh stop "$VAR_DIR/pg"' EXIT
 set -e
 . conf/env.sh
 # The server settings docs/deploy.md recommends for production (step 2):
@@ -35,7 +37,6 @@ wal_compression = lz4
 EOF
 conf/pgcluster.sh restart "$VAR_DIR/pg"
 set +e
-trap 'conf/pgcluster.sh stop "$VAR_DIR/pg"' EXIT
 
 rc=0
 # shellcheck disable=SC2086
