@@ -80,8 +80,9 @@ app/%.o: app/%.c $(wildcard app/*.h) $(wildcard app/core/*.h) $(wildcard plugins
 app/app.so: $(APP_OBJS) $(CORE_OBJS)
 	$(CC) -shared $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
 
-app/inboxctl: $(CTL_SRCS) $(CORE_OBJS)
-	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl
+app/inboxctl: $(CTL_SRCS) $(wildcard app/ctl/*.h) $(CORE_OBJS)
+	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $(filter-out %.h,$^) \
+	    $(PKG_LIBS) -ldl
 
 app/inbox-plugin-check: $(CHECK_SRCS) $(CORE_OBJS)
 	$(CC) $(BASE_CFLAGS) -fPIE -pie $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -ldl

@@ -151,6 +151,8 @@ int		 call_task(struct call *, int (*)(struct kore_task *), void *,
 int		 call_failed(struct call *);
 /* Whether an SQLSTATE means the database is unavailable (a 503). */
 int		 call_sqlstate_unavailable(const char *);
+void		 call_pg_error(const struct kore_pgsql *, const char **,
+		    const char **);
 int		 call_fail_db(struct call *);
 /* Row 0's (status, body) of an api.* function, replied as is. */
 int		 call_reply_api(struct call *);
@@ -177,6 +179,8 @@ int		 reply_error(struct http_request *, int, const char *,
 		    const char *, json_t *);
 /* Sends obj (stolen) with status; NULL sends no body. */
 int		 reply_json(struct http_request *, int, json_t *);
+int		 reply_json_text(struct http_request *, int, const char *,
+		    size_t);
 int		 reply_text(struct http_request *, int, const char *, size_t);
 void		 reply_security_headers(struct http_request *);
 

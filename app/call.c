@@ -204,28 +204,45 @@ call_sql_send(struct call *c)
 	return (CALL_WAIT);
 }
 
+/*
+ * What a failed statement says: its SQLSTATE and primary message, or
+ * 08000 and kore's own error when the server said nothing (no
+ * connection). Both point into sql (or are constants) until it is
+ * continued or cleaned up: copy them first.
+ */
+void
+call_pg_error(const struct kore_pgsql *sql, const char **state,
+    const char **msg)
+{
+	*state = *msg = NULL;
+	if (sql->result != NULL) {
+		*state = PQresultErrorField(sql->result, PG_DIAG_SQLSTATE);
+		*msg = PQresultErrorField(sql->result,
+		    PG_DIAG_MESSAGE_PRIMARY);
+	}
+	if (*state == NULL)
+		*state = "08000";
+	if (*msg == NULL)
+		*msg = sql->error != NULL ? sql->error : "database error";
+}
+
 /* Keeps what the error says before kore clears the result. */
 static void
 call_sql_error(struct call *c)
 {
 	PGresult	*r = c->sql.result;
+	const char	*state, *msg;
 
 	call_error_clear(c);
+	call_pg_error(&c->sql, &state, &msg);
+	c->sqlstate = kore_strdup(state);
+	c->errmsg = kore_strdup(msg);
 	if (r != NULL) {
-		c->sqlstate = call_strdup_or_null(
-		    PQresultErrorField(r, PG_DIAG_SQLSTATE));
-		c->errmsg = call_strdup_or_null(
-		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
 		c->errcode = call_strdup_or_null(
 		    PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL));
 		c->errhint = call_strdup_or_null(
 		    PQresultErrorField(r, PG_DIAG_MESSAGE_HINT));
 	}
-	if (c->errmsg == NULL)
-		c->errmsg = kore_strdup(c->sql.error ? c->sql.error :
-		    "database error");
-	if (c->sqlstate == NULL)
-		c->sqlstate = kore_strdup("08000");
 	c->sql.state = KORE_PGSQL_STATE_ERROR;
 }
 
@@ -255,7 +272,18 @@ call_sql_poll(struct call *c)
 		case KORE_PGSQL_STATE_ERROR:
 			if (c->sqlstate == NULL)
 				call_sql_error(c);
-			return (1);
+			/*
+			 * The server answered with an error: read on to the
+			 * end of the statement, so that giving the connection
+			 * back needs no cancel request (kore cancels an
+			 * unfinished one: a blocking connect to the server,
+			 * which forks for it). A lost connection has nothing
+			 * more to read.
+			 */
+			if (c->sql.result == NULL)
+				return (1);
+			kore_pgsql_continue(&c->sql);
+			break;
 		case KORE_PGSQL_STATE_RESULT:
 			call_result_clear(r);
 			r->ntuples = kore_pgsql_ntuples(&c->sql);

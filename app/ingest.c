@@ -78,7 +78,7 @@ static void	ingest_array_add(struct kore_buf *, const void *, size_t);
 static void	ingest_array_end(struct kore_buf *, int);
 static void	ingest_callback(struct kore_pgsql *, void *);
 static void	ingest_rows(struct ingest_slot *);
-static void	ingest_error(struct ingest_slot *, const char *);
+static void	ingest_error(struct ingest_slot *);
 static void	ingest_finish(struct ingest_slot *);
 static void	ingest_watch(void *, u_int64_t);
 
@@ -88,6 +88,9 @@ ingest_init(void)
 {
 	int	i, k;
 
+	/* Kore's pool would queue a slot it has no connection for. */
+	if (pgsql_conn_max != 0 && pgsql_conn_max < INGEST_SLOTS)
+		fatalx("pgsql_conn_max must be at least %d", INGEST_SLOTS);
 	kore_pgsql_register(INGEST_DB, app_config.database_url);
 	for (i = 0; i < INGEST_SLOTS; i++) {
 		for (k = 0; k < INGEST_NPARAMS; k++)
@@ -190,7 +193,7 @@ ingest_start(struct ingest_slot *s)
 	if (!kore_pgsql_setup(&s->sql, INGEST_DB, KORE_PGSQL_ASYNC)) {
 		/* The pool holds more connections than there are slots, so
 		 * kore never queues us; it failed to connect. */
-		ingest_error(s, s->sql.error);
+		ingest_error(s);
 		kore_pgsql_cleanup(&s->sql);
 		ingest_finish(s);
 		return;
@@ -213,7 +216,7 @@ ingest_send(struct ingest_slot *s)
 	if (!kore_pgsql_query_param_fields(&s->sql, SQL_INGEST_BATCH,
 	    KORE_PGSQL_FORMAT_TEXT, INGEST_NPARAMS, values, lengths,
 	    formats)) {
-		ingest_error(s, s->sql.error);
+		ingest_error(s);
 		/* Gives the connection back; the callback then finishes. */
 		kore_pgsql_cleanup(&s->sql);
 		ingest_finish(s);
@@ -276,8 +279,12 @@ ingest_callback(struct kore_pgsql *sql, void *arg)
 		kore_pgsql_continue(sql);
 		break;
 	case KORE_PGSQL_STATE_ERROR:
-		ingest_error(s, sql->error);
-		kore_pgsql_cleanup(sql);
+		ingest_error(s);
+		/* As call_sql_poll(): read on rather than cancel. */
+		if (sql->result != NULL)
+			kore_pgsql_continue(sql);
+		else
+			kore_pgsql_cleanup(sql);
 		break;
 	case KORE_PGSQL_STATE_COMPLETE:
 		ingest_finish(s);
@@ -309,21 +316,15 @@ ingest_rows(struct ingest_slot *s)
 
 /* Keeps the statement's first error: what the server said, or kore. */
 static void
-ingest_error(struct ingest_slot *s, const char *fallback)
+ingest_error(struct ingest_slot *s)
 {
-	PGresult	*res = s->sql.result;
-	const char	*state = NULL, *msg = NULL;
+	const char	*state, *msg;
 
 	if (s->sqlstate[0] != '\0')
 		return;
-	if (res != NULL) {
-		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	}
-	(void)snprintf(s->sqlstate, sizeof(s->sqlstate), "%s",
-	    state != NULL ? state : "08000");
-	s->errmsg = kore_strdup(msg != NULL ? msg : fallback != NULL ?
-	    fallback : "database error");
+	call_pg_error(&s->sql, &state, &msg);
+	(void)snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state);
+	s->errmsg = kore_strdup(msg);
 }
 
 /*
@@ -358,16 +359,15 @@ ingest_finish(struct ingest_slot *s)
 			TAILQ_INSERT_HEAD(&ingest_queue, j, list);
 			continue;
 		}
-		if (!failed && j->status == 0) {
-			failed = 1;
-			(void)snprintf(s->sqlstate, sizeof(s->sqlstate), "XX000");
-			s->errmsg = kore_strdup("no result for a delivery");
-		}
-		if (failed) {
+		/* A committed statement without this delivery's row fails
+		 * this delivery alone; the others are answered as stored. */
+		if (failed || j->status == 0) {
 			j->state = INGEST_FAILED;
-			memcpy(j->sqlstate, s->sqlstate, sizeof(j->sqlstate));
+			(void)snprintf(j->sqlstate, sizeof(j->sqlstate), "%s",
+			    failed ? s->sqlstate : "XX000");
 			kore_free(j->errmsg);
-			j->errmsg = kore_strdup(s->errmsg);
+			j->errmsg = kore_strdup(failed ? s->errmsg :
+			    "no result for this delivery");
 		} else
 			j->state = INGEST_DONE;
 		http_request_wakeup(j->req);
@@ -406,7 +406,7 @@ ingest_watch(void *arg, u_int64_t now)
 		    s->sql.state != KORE_PGSQL_STATE_COMPLETE))
 			continue;
 		if (s->sql.state == KORE_PGSQL_STATE_ERROR)
-			ingest_error(s, s->sql.error);
+			ingest_error(s);
 		kore_pgsql_cleanup(&s->sql);
 		ingest_finish(s);
 	}

@@ -23,24 +23,31 @@ reply_security_headers(struct http_request *req)
 int
 reply_json(struct http_request *req, int status, json_t *obj)
 {
-	char	*s;
+	char	*s = NULL;
 
-	reply_security_headers(req);
-	if (obj == NULL || status == 204) {
-		json_decref(obj);
-		http_response(req, status, NULL, 0);
-		return (CALL_DONE);
-	}
-	s = json_dumps(obj, JSON_COMPACT);
+	if (obj != NULL && status != 204)
+		s = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (s == NULL) {
-		http_response(req, 500, NULL, 0);
+		reply_security_headers(req);
+		http_response(req, obj == NULL || status == 204 ? status : 500,
+		    NULL, 0);
 		return (CALL_DONE);
 	}
+	reply_json_text(req, status, s, strlen(s));
+	free(s);
+	return (CALL_DONE);
+}
+
+/* Sends len bytes that are JSON already (a kept answer, say). */
+int
+reply_json_text(struct http_request *req, int status, const char *s,
+    size_t len)
+{
+	reply_security_headers(req);
 	http_response_header(req, "content-type",
 	    "application/json; charset=utf-8");
-	http_response(req, status, s, strlen(s));
-	free(s);
+	http_response(req, status, s, len);
 	return (CALL_DONE);
 }
 

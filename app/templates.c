@@ -84,7 +84,6 @@ static const char SQL_REJECTED[] =
 static int	tmpl_supported(struct call *, json_t *);
 static int	tmpl_start(struct call *, json_t *);
 static void	tmpl_digest(json_t *, u_int8_t *);
-static void	tmpl_send(struct call *, const char *, size_t);
 static void	tmpl_cache_drop(struct tmpl_cached *);
 static int	tmpl_cache_reply(struct call *, const char *, const char *,
 		    const u_int8_t *);
@@ -148,16 +147,6 @@ tmpl_digest(json_t *b, u_int8_t *out)
 	crypto_generichash_final(&st, out, CHAN_DIGEST_LEN);
 }
 
-/* A 200 with body, the JSON of a list (fresh or kept). */
-static void
-tmpl_send(struct call *c, const char *body, size_t len)
-{
-	reply_security_headers(c->req);
-	http_response_header(c->req, "content-type",
-	    "application/json; charset=utf-8");
-	http_response(c->req, 200, body, len);
-}
-
 static void
 tmpl_cache_drop(struct tmpl_cached *e)
 {
@@ -185,7 +174,7 @@ tmpl_cache_reply(struct call *c, const char *org, const char *channel,
 			continue;
 		if (kore_time_ms() - e->at < TEMPLATES_CACHE_S * 1000 &&
 		    sodium_memcmp(e->creds, creds, CHAN_DIGEST_LEN) == 0) {
-			tmpl_send(c, e->body, e->len);
+			reply_json_text(c->req, 200, e->body, e->len);
 			return (1);
 		}
 		tmpl_cache_drop(e);
@@ -501,7 +490,7 @@ tmpl_reply(struct call *c)
 			    "Something went wrong on our side", NULL));
 		}
 		json_decref(list);
-		tmpl_send(c, body, strlen(body));
+		reply_json_text(c->req, 200, body, strlen(body));
 		tmpl_cache_put(cc->org, cc->channel, j->creds_digest, body,
 		    strlen(body));
 		return (CALL_DONE);
