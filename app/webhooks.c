@@ -462,6 +462,21 @@ wh_parse(struct call *c, struct wh_call *w)
 		    "the adapter cannot read this body");
 		return (WH_INVALID);
 	}
+	if (rc == INBOX_ENOMEM) {
+		/*
+		 * The call's arena (PLUGIN_ARENA_PER_INPUT_BYTE per byte)
+		 * holds what any real payload makes; only a body of
+		 * thousands of near-empty events does not: too large in
+		 * what it asks of us rather than in bytes.
+		 */
+		kore_log(LOG_WARNING, "webhook %s: %s: %zu bytes make more "
+		    "events than a call may hold", w->endpoint,
+		    w->plugin->desc.name, w->len);
+		reply_error(c->req, 413, "PAYLOAD_TOO_LARGE",
+		    "The body holds more events than the server takes at once",
+		    json_pack("{s:i}", "max_bytes", WEBHOOK_BODY_MAX));
+		return (WH_REPLIED);
+	}
 	kore_log(LOG_ERR, "webhook %s: %s webhook_parse failed (%d)",
 	    w->endpoint, w->plugin->desc.name, rc);
 	reply_error(c->req, 500, "INTERNAL_ERROR",

@@ -952,20 +952,64 @@ def test_oversized_body_is_413(server):
     conn.close()
 
 
-def test_body_of_tiny_values_up_to_the_limit_is_200(server):
-    # The most nodes a body within the limit can hold: ~2 million
-    # one-digit numbers. The plugin's parse tree takes ~33 bytes per
-    # byte of such a body, past the default arena of a plugin call; the
-    # webhook's call is sized from the body, so it parses, finds no
-    # event and is acknowledged like any unusable payload (no 500, which
-    # providers would retry for days).
-    head = b'{"object":"whatsapp_business_account","entry":['
-    n = (4 * 1024 * 1024 - len(head) - 2) // 2
-    body = head + b"1," * (n - 1) + b"1]}"
+def many(head, unit, tail, limit=4 * 1024 * 1024):
+    """head, then unit (%-formatted with its index when it has a %) as
+    often as fits in limit bytes with tail, comma-separated; and how
+    often."""
+    parts, n, i = [head], len(head) + len(tail), 0
+    while True:
+        u = (b"," if i else b"") + (unit % i if b"%" in unit else unit)
+        if n + len(u) > limit:
+            break
+        parts.append(u)
+        n += len(u)
+        i += 1
+    parts.append(tail)
+    return b"".join(parts), i
+
+
+@pytest.mark.parametrize("shape", ["numbers", "statuses"])
+def test_bodies_of_many_small_values_up_to_the_limit_are_200(server, shape):
+    # The most nodes, or the most events, a body within the limit can
+    # hold: ~2 million one-digit numbers (~33 bytes of the plugin's parse
+    # tree per byte of body), or ~50,000 minimal statuses (~23 bytes per
+    # byte, with their events). Past the default arena of a plugin call
+    # both; the webhook's call is sized from the body, so they parse and
+    # are acknowledged (no 500, which providers would retry for days).
+    wa = (b'{"object":"whatsapp_business_account","entry":[{"id":"1",'
+          b'"changes":[{"field":"messages","value":{"messaging_product":'
+          b'"whatsapp","metadata":{"phone_number_id":"%s"},"statuses":['
+          % digits().encode())
+    if shape == "numbers":
+        body, n = many(b'{"object":"whatsapp_business_account","entry":[',
+                       b"1", b"]}")
+        events = 0
+    else:
+        body, n = many(wa, b'{"id":"wamid.%x","status":"read",'
+                       b'"timestamp":"1700000000","recipient_id":"1"}',
+                       b"]}}]}]}")
+        events = n
     assert len(body) <= 4 * 1024 * 1024
     status, answer = post(server, body)
     assert status == 200, answer[:300]
-    assert json.loads(answer)["events"] == 0
+    assert json.loads(answer)["events"] == events
+
+
+def test_body_of_near_empty_events_is_413(server):
+    # ~150,000 messages of an id and a sender: each becomes a full
+    # normalized event, 12 bytes of events per byte of body, past what a
+    # parse may hold. A clear 413 in the error shape, not a 500.
+    head = (b'{"object":"whatsapp_business_account","entry":[{"id":"1",'
+            b'"changes":[{"field":"messages","value":{"metadata":'
+            b'{"phone_number_id":"%s"},"messages":[' % digits().encode())
+    body, _ = many(head, b'{"id":"%x","from":"1"}', b"]}}]}]}")
+    status, answer = post(server, body)
+    assert status == 413, answer[:300]
+    assert json.loads(answer)["error_code"] == "PAYLOAD_TOO_LARGE"
+    # The worker is fine: the next delivery is taken.
+    status, _ = post(server, {"object": "whatsapp_business_account",
+                              "entry": []})
+    assert status == 200
 
 
 # ---------------------------------------------------------------- replay
