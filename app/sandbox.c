@@ -24,4 +24,7 @@ KORE_SECCOMP_FILTER("app",
 	KORE_SYSCALL_ALLOW(sendmmsg),
 	KORE_SYSCALL_ALLOW(uname),
 	KORE_SYSCALL_ALLOW(getdents64),
+	/* realloc() of a block glibc mapped on its own (past 128 KiB: the
+	 * ingest statement's parameter buffers for a large delivery) */
+	KORE_SYSCALL_ALLOW(mremap),
 );

@@ -1012,6 +1012,28 @@ def test_body_of_near_empty_events_is_413(server):
     assert status == 200
 
 
+def test_wide_bodies_are_parsed_in_linear_time(server):
+    # Signed bodies whose look-ups were quadratic in the plugin: 100,000
+    # keys beside messages[] (each message looked value's members up
+    # again), and 20,000 contacts beside 20,000 messages (each message
+    # scanned every contact): seconds of a worker each.
+    pad = b"".join(b',"k%d":1' % i for i in range(100000))
+    contacts = b",".join(b'{"wa_id":"x%d"}' % i for i in range(20000))
+    for extra in (pad, b',"contacts":[' + contacts + b"]"):
+        head = (b'{"object":"whatsapp_business_account","entry":[{"id":"1",'
+                b'"changes":[{"field":"messages","value":{"metadata":'
+                b'{"phone_number_id":"%s"}' % digits().encode() + extra +
+                b',"messages":[')
+        body, n = many(head, b'{"id":"m%x","from":"1","timestamp":"1",'
+                       b'"type":"text","text":{"body":"a"}}', b"]}}]}]}",
+                       limit=3 * 1024 * 1024)
+        started = time.monotonic()
+        status, answer = post(server, body)
+        assert status == 200, answer[:300]
+        assert json.loads(answer)["events"] == n
+        assert time.monotonic() - started < 5
+
+
 # ---------------------------------------------------------------- replay
 
 def inboxctl(*args):
