@@ -3,14 +3,17 @@
 5xx, timeouts, connections closed without an answer, revoked tokens
 (the channel pauses until it is reconnected), permanent errors and dead
 letters (listed and re-queued by an admin), bounded attempts and age;
-a number's rate held under a burst; one organization's backlog not
-holding up another's; two dispatchers never sending the same message;
-a dispatcher killed mid-send; PostgreSQL restarted mid-run.
+a number's rate held under a burst; a slow lane's random start; one
+organization's backlog not holding up another's; two dispatchers never
+sending the same message; a dispatcher killed mid-send; PostgreSQL
+restarted mid-run.
 
 Same set-up as test_dispatcher.py: dispatchers started per test with
 short timeouts, accounts of each test's own, failures programmed on the
 fakes for that account's path and cancelled afterwards.
 """
+import json
+import os
 import subprocess
 import time
 import uuid
@@ -406,6 +409,42 @@ def test_a_numbers_rate_holds_under_a_burst(server, fakes, admin_db,
     for i in range(len(times) - 10):
         assert times[i + 10] - times[i] >= 1.0
     assert took >= 2.5
+
+
+def test_an_idle_slow_lane_sleeps_until_its_random_start(
+        server, fakes, admin_db):
+    """An idle lane starts at a random point of its first interval; at
+    1/s that point is beyond the claim's 250 ms horizon three times in
+    four. Then the claim takes nothing, and the lane must sleep until
+    the start comes within the horizon: claimed again at once, it would
+    cost every dispatcher a claim per draw until one landed. Each claim
+    here is rolled back, so every try draws from the same state."""
+    owner = signup(server.url)
+    ch = whatsapp(owner, fakes)
+    set_rate(admin_db, ch, 1)
+    cv, _, _ = customer_writes(server, admin_db, owner, ch)
+    assert reply(owner, cv["id"], text("slow")).status_code == 202
+    beyond = 0
+    conn = psycopg2.connect(os.environ["ADMIN_DATABASE_URL"])
+    try:
+        for _ in range(40):
+            with conn.cursor() as cur:
+                cur.execute("SELECT api.outbox_claim('test-claim', %s)",
+                            (json.dumps({"horizon_ms": 250}),))
+                lanes = cur.fetchone()[0]["lanes"]
+                cur.execute("SELECT wake_at > clock_timestamp(), "
+                            "wake_at <= clock_timestamp() + interval "
+                            "'1 second' FROM outbox_lanes "
+                            "WHERE channel_id = %s", (ch["id"],))
+                later, within_gap = cur.fetchone()
+            conn.rollback()
+            if any(lane["channel_id"] == ch["id"] for lane in lanes):
+                continue
+            beyond += 1
+            assert later and within_gap
+    finally:
+        conn.close()
+    assert beyond > 0
 
 
 def test_one_organizations_backlog_does_not_hold_up_another(
