@@ -26,6 +26,12 @@ synchronous_commit must be on: it checks, and refuses to run otherwise):
                 from memory (filemap), no module code and no database;
                 and, for reference, GET /api/v1/health (the module's
                 routing plus one SELECT 1).
+  floor         at (a)'s committed rate at 32 connections, paced (wrk's
+                delay): the static file again, and the same ~2 KB POSTs
+                with a malformed X-Hub-Signature-256 (kore reads the
+                body, our module answers 401: taking a POST at all).
+                Their kore CPU per request is what any request costs
+                kore at that rate on this machine, the floor under (a)'s.
 
 For each run it reports requests/s, p50/p99 latency (wrk's own, or
 pgbench's per-transaction log), the CPU time of the kore worker processes
@@ -190,8 +196,9 @@ def delivery_body(t, s, n, rng):
          "changes": [{"value": value, "field": "messages"}]}]})
 
 
-def raw_post(host, body):
-    """The bytes of the POST, headers as Meta sends them."""
+def raw_post(host, body, sig256=None):
+    """The bytes of the POST, headers as Meta sends them; sig256 instead
+    of the real X-Hub-Signature-256 if given."""
     sha1 = hmac.new(APP_SECRET.encode(), body, hashlib.sha1).hexdigest()
     head = ("POST /api/v1/webhooks/meta HTTP/1.1\r\n"
             "Host: %s\r\n"
@@ -202,7 +209,7 @@ def raw_post(host, body):
             "X-Hub-Signature: sha1=%s\r\n"
             "X-Hub-Signature-256: %s\r\n"
             "Content-Length: %d\r\n\r\n" % (
-                host, sha1, wh.sign(body, APP_SECRET), len(body)))
+                host, sha1, sig256 or wh.sign(body, APP_SECRET), len(body)))
     return head.encode() + body
 
 
@@ -220,13 +227,13 @@ class Deliveries:
         self.rng = random.Random(4)
         self.sizes = []
 
-    def one(self, t=None, s=None):
+    def one(self, t=None, s=None, sig256=None):
         self.n += 1
         t = t or self.rng.randint(1, self.tenants)
         s = s or self.rng.randint(1, self.senders)
         body = delivery_body(t, s, self.n, self.rng)
         self.sizes.append(len(body))
-        return raw_post(self.host, body)
+        return raw_post(self.host, body, sig256)
 
     def write(self, path, count):
         with open(path, "wb") as f:
@@ -388,7 +395,8 @@ class Bench:
         self.db = psycopg2.connect(os.environ["ADMIN_DATABASE_URL"])
         self.db.autocommit = True
         self.results = {"webhook": [], "ceiling": [], "ceiling_pool": None,
-                        "trivial": [], "health": [], "overload": [],
+                        "trivial": [], "health": [], "floor": [],
+                        "overload": [],
                         "soak": None}
 
     def sql(self, q, *a):
@@ -486,15 +494,33 @@ class Bench:
         r["acked_not_committed"] = max(0, r["answered_2xx"] - n)
         return r
 
-    def trivial(self, connections, seconds, path):
+    def trivial(self, connections, seconds, path, delay_ms=None):
         """(c): wrk on one GET, again and again."""
         f = os.path.join(self.tmp, "get.req")
         with open(f, "wb") as out:
-            write_request(out, raw_get(self.host, path))
+            # A copy for every wrk thread: requests.lua deals the file's
+            # requests out among them, and a thread with none sends
+            # nothing on its connections.
+            for _ in range(WRK_THREADS):
+                write_request(out, raw_get(self.host, path))
+        return self.repeated(f, connections, seconds, path, delay_ms)
+
+    def refused(self, connections, seconds, delay_ms):
+        """2 KB webhook POSTs whose X-Hub-Signature-256 is malformed:
+        read, then answered 401 before any hashing or parsing."""
+        f = os.path.join(self.tmp, "refused.req")
+        with open(f, "wb") as out:
+            for _ in range(64):
+                write_request(out, self.gen.one(sig256="sha256=bad"))
+        return self.repeated(f, connections, seconds, "refused webhook",
+                             delay_ms)
+
+    def repeated(self, f, connections, seconds, path, delay_ms=None):
         a = self.meter.snap()
-        w = self.wrk(f, connections, seconds, cycle=True)
+        w = self.wrk(f, connections, seconds, delay_ms=delay_ms, cycle=True)
         b = self.meter.snap()
         r = {"connections": connections, "seconds": seconds, "path": path,
+             "delay_ms": delay_ms,
              "rate": round(w["rps"], 1), "non_2xx": w["non_2xx"],
              "p50_ms": w["latency_us"]["p50"] / 1000,
              "p99_ms": w["latency_us"]["p99"] / 1000, "wrk": w}
@@ -773,6 +799,18 @@ def main():
         res["health"].append(bench.trivial(32, args.seconds,
                                            "/api/v1/health"))
         show("  health@32  ", res["health"][-1])
+        # The floor: what any request costs kore at (a)'s rate, paced
+        # as wrk's delay() paces the soak.
+        at32 = [r for r in res["webhook"] if r["connections"] == 32]
+        if at32:
+            delay = max(1, int(round(1000.0 * 32 / at32[0]["rate"])))
+            print("floor at (a)'s rate, 32 connections, %d ms apart:" %
+                  delay)
+            res["floor"] = [bench.trivial(32, args.seconds, "/index.html",
+                                          delay_ms=delay),
+                            bench.refused(32, args.seconds, delay)]
+            show("  static     ", res["floor"][0])
+            show("  refused 401", res["floor"][1])
         # The soak before the overload runs: their peak would leave
         # freed memory resident that could absorb a slow leak.
         if args.soak:
@@ -963,6 +1001,10 @@ def markdown(res):
             "ceiling")
     for h in res["health"]:
         row("health (1 query)", h, h["connections"])
+    for f in res.get("floor", []):
+        row("floor at (a)'s rate: %s, %d ms apart" % (
+            "static file" if f["path"] == "/index.html" else f["path"],
+            f["delay_ms"]), f, f["connections"])
     L += ["", "| conns | (a)/(b) | (a)/(best b: %d clients) | (a)/(c) |" %
           res["ratios"][0]["best_b_clients"], "| --- | --- | --- | --- |"]
     for r in res["ratios"]:

@@ -43,6 +43,8 @@ function init(args)
     i = i + 1
     pos = nl + 1 + len
   end
+  -- A thread without requests would leave its connections silent.
+  assert(#reqs > 0, "no requests for wrk thread " .. id)
   data = nil
   collectgarbage()
   if not os.getenv("BENCH_STATUSES") then
