@@ -332,8 +332,17 @@ def test_account_errors_stay_with_their_channel_and_tenant(server, fakes):
     assert e["error_code"] == "131031"
 
 
-def test_the_app_role_reads_no_errors_without_a_tenant(app_db_url):
-    """Row-level security: a query that forgets the tenant sees nothing."""
+def test_the_app_role_reads_no_errors_without_a_tenant(server, fakes,
+                                                      app_db_url, admin_db):
+    """Row-level security: a query that forgets the tenant sees nothing,
+    though the table holds rows."""
+    owner = signup(server.url)
+    ch = whatsapp(owner, fakes)
+    post_errors(server, ch["pnid"], wh.whatsapp_error(
+        131031, "Business account locked", "Contact support"))
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM channel_errors")
+        assert cur.fetchone()[0] > 0
     with psycopg2.connect(app_db_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM channel_errors")
         assert cur.fetchone()[0] == 0

@@ -10,31 +10,51 @@ security anyway).
 """
 import hashlib
 import json
+import os
 import threading
+import time
 
 from apiclient import signup
 import webhooks as wh
 from test_webhooks import (conversations, count, digits, keys_journal,
                            messages_of, only_conversation, post, thread,
                            whatsapp)
+from test_webhooks_batch import JournalHeld
 
 
-def at_once(n, fn):
-    """fn(i) for i in 0..n-1 from n threads started together; the
-    results in order."""
-    out = [None] * n
-    go = threading.Barrier(n)
+def racing(server, bodies):
+    """POSTs every body at once and makes their statements race: the
+    journal is held locked until at least two ingest statements wait on
+    it (each kore worker sends its first deliveries at once, in
+    statements of their own), then released, so that those statements
+    apply their events at the same moment. The statuses in order."""
+    out = [None] * len(bodies)
 
-    def run(i):
-        go.wait()
-        out[i] = fn(i)
+    def one(i):
+        out[i] = post(server, bodies[i])[0]
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
+    threads = [threading.Thread(target=one, args=(i,))
+               for i in range(len(bodies))]
+    with JournalHeld(os.environ["ADMIN_DATABASE_URL"]) as held:
+        for t in threads:
+            t.start()
+        deadline = time.time() + 10
+        while held.waiting() < 2 and time.time() < deadline:
+            time.sleep(0.02)
+        assert held.waiting() >= 2, "no two ingest statements raced"
     for t in threads:
         t.join()
     return out
+
+
+def transactions(admin_db, routing_key):
+    """How many transactions journaled the routing key's deliveries."""
+    with admin_db.cursor() as cur:
+        cur.execute("SELECT count(DISTINCT d.xmin::text) "
+                    "FROM webhook_deliveries d JOIN webhook_delivery_keys k "
+                    "ON k.delivery_id = d.id WHERE k.routing_key = %s",
+                    (routing_key,))
+        return cur.fetchone()[0]
 
 
 def test_first_messages_of_a_new_contact_at_once(server, fakes, admin_db):
@@ -44,9 +64,10 @@ def test_first_messages_of_a_new_contact_at_once(server, fakes, admin_db):
     ch = whatsapp(owner, fakes)
     sender = digits(11)
     texts = [f"hello {i}" for i in range(10)]
-    statuses = at_once(len(texts), lambda i: post(server, wh.whatsapp_payload(
-        ch["pnid"], messages=[wh.whatsapp_text(texts[i], sender=sender)]))[0])
+    statuses = racing(server, [wh.whatsapp_payload(ch["pnid"], messages=[
+        wh.whatsapp_text(t, sender=sender)]) for t in texts])
     assert statuses == [200] * len(texts)
+    assert transactions(admin_db, ch["pnid"]) >= 2
     assert count(admin_db, "SELECT count(*) FROM contacts WHERE org_id = %s",
                  owner.org_id) == 1
     cv = only_conversation(owner, ch)
@@ -70,10 +91,10 @@ def test_a_closed_conversation_reopened_at_once_is_one(server, fakes,
     with admin_db.cursor() as cur:
         cur.execute("UPDATE conversations SET status = 'closed', "
                     "closed_at = now() WHERE id = %s", (cv["id"],))
-    statuses = at_once(8, lambda i: post(server, wh.whatsapp_payload(
-        ch["pnid"], messages=[wh.whatsapp_text(f"again {i}",
-                                               sender=sender)]))[0])
+    statuses = racing(server, [wh.whatsapp_payload(ch["pnid"], messages=[
+        wh.whatsapp_text(f"again {i}", sender=sender)]) for i in range(8)])
     assert statuses == [200] * 8
+    assert transactions(admin_db, ch["pnid"]) >= 3
     again = only_conversation(owner, ch)
     assert (again["id"], again["status"]) == (cv["id"], "open")
     assert len(thread(owner, cv["id"], limit=50)) == 9
