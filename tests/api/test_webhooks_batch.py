@@ -49,10 +49,10 @@ class JournalHeld:
         self.conn.close()
 
 
-def deliver_all(server, bodies, held):
-    """POSTs every body at once while held; releases the lock once the
-    first statements wait and the rest had time to queue in kore. Returns
-    [(status, answer)] in the order of bodies."""
+def deliver_all(server, bodies, held, waiting=1):
+    """POSTs every body at once while held; releases the lock once
+    `waiting` statements wait on it and the rest had time to queue in
+    kore. Returns [(status, answer)] in the order of bodies."""
     out = [None] * len(bodies)
 
     def one(i):
@@ -64,13 +64,25 @@ def deliver_all(server, bodies, held):
         for t in threads:
             t.start()
         deadline = time.time() + 10
-        while held.waiting() == 0 and time.time() < deadline:
-            time.sleep(0.05)
-        assert held.waiting() > 0, "no ingest statement ever waited"
+        while held.waiting() < waiting and time.time() < deadline:
+            time.sleep(0.02)
+        assert held.waiting() >= waiting, "too few ingest statements waited"
         time.sleep(0.5)
     for t in threads:
         t.join()
     return out
+
+
+def sent_unanswered(server, body):
+    """A socket that has POSTed body signed and will read nothing: close
+    it to hang up on the delivery."""
+    host, port = server.url.rsplit("/", 1)[1].split(":")
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"POST /api/v1/webhooks/meta HTTP/1.1\r\n"
+              b"Host: x\r\nContent-Type: application/json\r\n"
+              b"X-Hub-Signature-256: " + wh.sign(body, APP_SECRET).encode() +
+              b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    return s
 
 
 def xmins(admin_db, routing_key):
@@ -169,7 +181,6 @@ def test_a_provider_hanging_up_does_not_cancel_the_others(
     ch = whatsapp(owner, fakes)
     bodies = bodies_for(ch, 12, "stays")
     gone = bodies_for(ch, 4, "hung up")
-    host, port = server.url.rsplit("/", 1)[1].split(":")
     socks = []
     held = JournalHeld(os.environ["ADMIN_DATABASE_URL"])
     out = [None] * len(bodies)
@@ -182,14 +193,7 @@ def test_a_provider_hanging_up_does_not_cancel_the_others(
     with held:
         for t in threads[:6]:
             t.start()
-        for body in gone:
-            s = socket.create_connection((host, int(port)))
-            s.sendall(b"POST /api/v1/webhooks/meta HTTP/1.1\r\n"
-                      b"Host: x\r\nContent-Type: application/json\r\n"
-                      b"X-Hub-Signature-256: " +
-                      wh.sign(body, APP_SECRET).encode() +
-                      b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-            socks.append(s)
+        socks = [sent_unanswered(server, body) for body in gone]
         for t in threads[6:]:
             t.start()
         deadline = time.time() + 10

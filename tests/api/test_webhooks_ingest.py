@@ -11,15 +11,13 @@ security anyway).
 import hashlib
 import json
 import os
-import threading
-import time
 
 from apiclient import signup
 import webhooks as wh
 from test_webhooks import (conversations, count, digits, keys_journal,
                            messages_of, only_conversation, post, thread,
                            whatsapp)
-from test_webhooks_batch import JournalHeld
+from test_webhooks_batch import JournalHeld, deliver_all
 
 
 def racing(server, bodies):
@@ -28,23 +26,9 @@ def racing(server, bodies):
     it (each kore worker sends its first deliveries at once, in
     statements of their own), then released, so that those statements
     apply their events at the same moment. The statuses in order."""
-    out = [None] * len(bodies)
-
-    def one(i):
-        out[i] = post(server, bodies[i])[0]
-
-    threads = [threading.Thread(target=one, args=(i,))
-               for i in range(len(bodies))]
-    with JournalHeld(os.environ["ADMIN_DATABASE_URL"]) as held:
-        for t in threads:
-            t.start()
-        deadline = time.time() + 10
-        while held.waiting() < 2 and time.time() < deadline:
-            time.sleep(0.02)
-        assert held.waiting() >= 2, "no two ingest statements raced"
-    for t in threads:
-        t.join()
-    return out
+    return [status for status, _ in deliver_all(
+        server, bodies, JournalHeld(os.environ["ADMIN_DATABASE_URL"]),
+        waiting=2)]
 
 
 def transactions(admin_db, routing_key):

@@ -13,9 +13,9 @@ up on without giving its place back) would shrink it.
 import collections
 import os
 import re
-import socket
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -24,7 +24,7 @@ from apiclient import signup
 from conftest import ROOT, TEST_PLUGINS, Server
 import webhooks as wh
 from test_webhooks import APP_SECRET, hook, whatsapp
-from test_webhooks_batch import JournalHeld, bodies_for
+from test_webhooks_batch import JournalHeld, bodies_for, sent_unanswered
 
 
 def inflight_max():
@@ -106,7 +106,8 @@ def test_beyond_the_bound_is_refused_at_once_and_stored_never(
     owner = signup(one_worker.url)
     ch = whatsapp(owner, fakes)
     n = MAX + 40
-    bodies = bodies_for(ch, n, "first wave")
+    marker = "first wave " + uuid.uuid4().hex[:8]
+    bodies = bodies_for(ch, n, marker)
     out = wave(one_worker, bodies)
 
     assert statuses(out) == [200] * MAX + [503] * 40
@@ -117,14 +118,14 @@ def test_beyond_the_bound_is_refused_at_once_and_stored_never(
             assert answer["error_code"] == "OVERLOADED"
     texts = stored(admin_db, ch)
     for i, (status, _, _) in enumerate(out):
-        assert texts["first wave %d" % i] == (status == 200)
-        assert journaled(admin_db, '"first wave %d"' % i) == (status == 200)
+        assert texts["%s %d" % (marker, i)] == (status == 200)
+        assert journaled(admin_db, '"%s %d"' % (marker, i)) == (status == 200)
 
     # What was refused is stored when the provider delivers it again.
     again = [bodies[i] for i, o in enumerate(out) if o[0] == 503]
     assert [send(one_worker, b)[0] for b in again] == [200] * 40
     assert stored(admin_db, ch) == collections.Counter(
-        "first wave %d" % i for i in range(n))
+        "%s %d" % (marker, i) for i in range(n))
 
 
 def test_every_way_out_gives_its_place_back(one_worker, fakes, admin_db):
@@ -142,18 +143,9 @@ def test_every_way_out_gives_its_place_back(one_worker, fakes, admin_db):
         assert send(one_worker, b"{\"object\": ")[0] == 400
 
     # Senders hanging up while their deliveries wait for the journal.
-    host, port = one_worker.url.rsplit("/", 1)[1].split(":")
     gone = bodies_for(ch, 30, "hung up")
     with JournalHeld(os.environ["ADMIN_DATABASE_URL"]) as held:
-        socks = []
-        for body in gone:
-            s = socket.create_connection((host, int(port)))
-            s.sendall(b"POST /api/v1/webhooks/meta HTTP/1.1\r\n"
-                      b"Host: x\r\nContent-Type: application/json\r\n"
-                      b"X-Hub-Signature-256: " +
-                      wh.sign(body, APP_SECRET).encode() +
-                      b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-            socks.append(s)
+        socks = [sent_unanswered(one_worker, body) for body in gone]
         deadline = time.time() + 10
         while held.waiting() == 0 and time.time() < deadline:
             time.sleep(0.05)
