@@ -87,14 +87,14 @@ BEGIN
 		v_k := least(v_left, floor(extract(epoch FROM
 		    (v_now + v_hz - v_start)) / extract(epoch FROM v_gap))::int
 		    + 1);
-		-- A start beyond the horizon is kept: the lane then sleeps
-		-- until it comes within it (lane_next_wake), rather than
-		-- being claimed again at once for another draw.
-		IF v_k <= 0 THEN
-			l.next_at := v_start;
-		END IF;
 		v_msgs := '[]';
-		IF v_k > 0 THEN
+		IF v_k <= 0 THEN
+			-- A start beyond the horizon is kept: the lane then
+			-- sleeps until it comes within it (lane_next_wake),
+			-- rather than being claimed again at once for another
+			-- draw.
+			l.next_at := v_start;
+		ELSE
 			WITH pick AS (
 				SELECT x.message_id, row_number() OVER
 				    (ORDER BY x.seq) - 1 AS i

@@ -181,7 +181,6 @@ def test_a_provider_hanging_up_does_not_cancel_the_others(
     ch = whatsapp(owner, fakes)
     bodies = bodies_for(ch, 12, "stays")
     gone = bodies_for(ch, 4, "hung up")
-    socks = []
     held = JournalHeld(os.environ["ADMIN_DATABASE_URL"])
     out = [None] * len(bodies)
 

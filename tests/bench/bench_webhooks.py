@@ -602,7 +602,7 @@ class Bench:
 
     def soak(self, seconds, rate, connections=16):
         """A steady moderate rate; the workers' RSS every 10 s."""
-        delay = max(1, int(round(1000.0 * connections / rate)))
+        delay = pacing_ms(connections, rate)
         samples = Sampler(self.meter, 10)
         r = self.webhook(connections, seconds, name="soak", delay_ms=delay,
                          statuses=True, during=samples,
@@ -611,6 +611,12 @@ class Bench:
         r["delay_ms"] = delay
         r["rss"] = samples.summary()
         return r
+
+
+def pacing_ms(connections, rate):
+    """wrk's delay() per request on each connection for about `rate`
+    requests/s in all."""
+    return max(1, int(round(1000.0 * connections / rate)))
 
 
 def _merge(pairs):
@@ -803,7 +809,7 @@ def main():
         # as wrk's delay() paces the soak.
         at32 = [r for r in res["webhook"] if r["connections"] == 32]
         if at32:
-            delay = max(1, int(round(1000.0 * 32 / at32[0]["rate"])))
+            delay = pacing_ms(32, at32[0]["rate"])
             print("floor at (a)'s rate, 32 connections, %d ms apart:" %
                   delay)
             res["floor"] = [bench.trivial(32, args.seconds, "/index.html",
@@ -814,7 +820,6 @@ def main():
         # The soak before the overload runs: their peak would leave
         # freed memory resident that could absorb a slow leak.
         if args.soak:
-            at32 = [r for r in res["webhook"] if r["connections"] == 32]
             rate = args.soak_rate or max(50.0, (at32[0]["rate"] if at32
                                                 else 300.0) / 3)
             print("soak: %d s at ~%.0f/s" % (args.soak, rate))
